@@ -1,0 +1,1 @@
+"""Open Werk conformance suite: raw HTTP checks that prove a node follows the standard."""

@@ -1,0 +1,1 @@
+"""Open Werk reference server: a FastAPI node built from the normative spec."""
