@@ -66,8 +66,9 @@ def operation(operation_id: str) -> tuple[str, str, dict[str, Any]]:
 
 @functools.cache
 def _registry() -> Registry[Any]:
-    resource = Resource.from_contents(_load(), default_specification=DRAFT202012)
-    return Registry().with_resource(_DOC_URI, resource)
+    resource: Resource[Any] = Resource.from_contents(_load(), default_specification=DRAFT202012)
+    registry: Registry[Any] = Registry().with_resource(_DOC_URI, resource)
+    return registry
 
 
 def schema_names() -> list[str]:
