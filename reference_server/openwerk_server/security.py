@@ -100,7 +100,7 @@ class ReplayGuard(Protocol):
     """Remembers client-assertion ``jti`` values across every replica of a node.
 
     Implemented by the storage layer (a table with a unique key), never in process memory,
-    so that replicas behind one load balancer refuse each other's replays (OW-AUTH-005).
+    so that replicas behind one load balancer refuse each other's replays (OW-AUTH-006).
     """
 
     def claim_jti(self, client_id: str, jti: str, expires_at: datetime) -> bool:

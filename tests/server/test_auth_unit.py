@@ -396,7 +396,7 @@ def test_scopes_beyond_the_roles_are_invalid_scope(
     ("client", "scope"),
     [
         ("prov-b", "opportunities:read"),
-        ("gw-g", "opportunities:read statistics:read candidates:read"),
+        ("gw-g", "opportunities:read candidates:read"),
         ("pub-p", "publication:write"),
         ("mix-m", " ".join(CONSUMER_SCOPES)),  # publishes to node-b only: no publication here
     ],

@@ -27,7 +27,7 @@ ROLE_SCOPES: Mapping[str, frozenset[str]] = {
         }
     ),
     "provider": frozenset({"opportunities:read"}),
-    "gateway": frozenset({"opportunities:read", "candidates:read", "statistics:read"}),
+    "gateway": frozenset({"opportunities:read", "candidates:read"}),
     "publisher": frozenset({"publication:write"}),
 }
 

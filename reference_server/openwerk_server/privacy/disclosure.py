@@ -1,4 +1,4 @@
-"""Disclosure control for L1 statistics (spec/docs/statistics.md, OW-STAT-002..003).
+"""Disclosure control for L1 statistics (spec/docs/statistics.md, OW-STAT-003..004).
 
 A cell whose true count is below 10 is suppressed; every other count is rounded to the
 nearest multiple of 5. Suppression hides small groups; rounding blurs the differences
