@@ -92,6 +92,8 @@ def test_only_matching_consents_that_cover_the_consumer_publish() -> None:
     )
     assert view_ids(candidates, A) == {"any", "last-day", "platforms"}
     assert view_ids(candidates, B) == {"any", "last-day", "only-b"}
+    gateway = Consumer("gateway-utrecht", "platform", gateway=True)
+    assert view_ids(candidates, gateway) == {"any", "last-day"}
 
 
 def test_support_needs_and_eligibility_only_under_their_purposes() -> None:

@@ -15,10 +15,15 @@ from datetime import date, datetime
 
 @dataclass(frozen=True, slots=True)
 class Consumer:
-    """The member a view is built for."""
+    """The member a view is built for.
+
+    ``gateway`` marks a member that reads under its own identity on behalf of everyone
+    behind it: it may only see what any member may see (OW-FED-014).
+    """
 
     client_id: str
     organisation_type: str
+    gateway: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,8 @@ def covers(recipients: Mapping[str, object], consumer: Consumer) -> bool:
     scope = recipients.get("scope")
     if scope == "any-member":
         return True
+    if consumer.gateway:
+        return False  # OW-FED-014: narrower scopes never reach a gateway
     if scope == "organisation-types":
         types = recipients.get("organisationTypes") or ()
         assert isinstance(types, list | tuple)
