@@ -30,6 +30,7 @@ from joserfc.jwk import ECKey, KeySet
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from openwerk._errors import OpenWerkError
 from openwerk.keys import SIGNING_ALG, KeyFileError, import_private_jwk, import_public_keys
 from openwerk_spec.openapi import validation_errors
 
@@ -70,7 +71,7 @@ OperatorKey = Mapping[str, Any] | ECKey | KeySet
 # --------------------------------------------------------------------------- errors
 
 
-class DirectoryError(Exception):
+class DirectoryError(OpenWerkError):
     """Base of every reason a directory is not trusted. The message says what to do."""
 
 
