@@ -44,7 +44,8 @@ def test_operation_ids_are_unique_and_camel_case() -> None:
 
 @pytest.mark.parametrize(("method", "path", "op"), OPS, ids=OP_IDS)
 def test_operation_is_documented(method: str, path: str, op: dict[str, Any]) -> None:
-    assert op.get("summary") and op.get("description"), "summary and description"
+    assert op.get("summary"), "summary"
+    assert op.get("description"), "description"
     assert len(op["tags"]) == 1
     ConformanceClass(op["tags"][0])  # every operation belongs to exactly one class
 
@@ -58,7 +59,8 @@ def test_every_response_carries_api_version(method: str, path: str, op: dict[str
 @pytest.mark.parametrize(("method", "path", "op"), OPS, ids=OP_IDS)
 def test_errors_are_problem_json(method: str, path: str, op: dict[str, Any]) -> None:
     responses = _responses(op)
-    assert "400" in responses and "500" in responses
+    assert "400" in responses
+    assert "500" in responses
     for status, resp in responses.items():
         if status.startswith(("4", "5")):
             assert list(resp["content"]) == ["application/problem+json"], status
@@ -109,13 +111,23 @@ def test_paths_have_no_trailing_slash_and_are_kebab_case() -> None:
 @pytest.mark.skipif(not (SHARED / "adr" / "ruleset.yaml").exists(), reason="../shared not present")
 def test_nl_api_design_rules_lint_has_no_errors(tmp_path: Path) -> None:
     out = tmp_path / "lint.json"
-    subprocess.run(  # noqa: S603 - fixed argument list, no shell
+    subprocess.run(
         [
-            "npx", "-y", "@stoplight/spectral-cli@6", "lint", "-r",
-            str(SHARED / "adr" / "ruleset.yaml"), "-f", "json", "-o", str(out),
+            "npx",
+            "-y",
+            "@stoplight/spectral-cli@6",
+            "lint",
+            "-r",
+            str(SHARED / "adr" / "ruleset.yaml"),
+            "-f",
+            "json",
+            "-o",
+            str(out),
             str(spec_v1_dir() / "openapi.yaml"),
         ],
-        check=False, capture_output=True, timeout=300,
+        check=False,
+        capture_output=True,
+        timeout=300,
     )
     results = json.loads(out.read_text("utf-8"))
     errors = [r for r in results if r["severity"] == 0]
