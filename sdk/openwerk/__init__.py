@@ -11,6 +11,13 @@
         for card in client.search_candidates(arbeidsmarktregio="AM12", hours_min=16):
             print(card.id, card.age_band)
 
+For a whole federation, ``FederatedClient`` (asyncio; ``SyncFederatedClient`` blocks) asks
+every provider in the signed directory at once, under one deadline, and merges the answers::
+
+    directory = DirectoryCache(directory_url, operator_public_key)  # openwerk.directory
+    async with FederatedClient(directory, client_id="platform-x", private_key=key) as fed:
+        result = await fed.match(opportunity=vacancy, limit=20)  # .partial, .nodes
+
 Everything public is listed in ``__all__`` and importable from here; the modules with a
 leading underscore are private and may change in any release (a test keeps the two apart).
 """
@@ -35,6 +42,14 @@ from openwerk._errors import (
     TransportError,
     Unauthorized,
 )
+from openwerk._federation import FederatedClient
+from openwerk._federation_merge import (
+    FederatedMatchCard,
+    FederatedMatchResult,
+    FederatedPage,
+    FederatedResult,
+)
+from openwerk._federation_sync import SyncFederatedClient
 from openwerk._introductions import (
     ContactChoice,
     ContactPerson,
@@ -113,6 +128,11 @@ __all__ = [
     "DirectoryError",
     "Eligibility",
     "Employer",
+    "FederatedClient",
+    "FederatedMatchCard",
+    "FederatedMatchResult",
+    "FederatedPage",
+    "FederatedResult",
     "Forbidden",
     "HoursRange",
     "Instrument",
@@ -154,6 +174,7 @@ __all__ = [
     "Statistics",
     "StatisticsCell",
     "Subscription",
+    "SyncFederatedClient",
     "Task",
     "TaskOffer",
     "TransportError",
