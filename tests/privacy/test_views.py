@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from openwerk_server.privacy.consent import ConsentRecord, Consumer
-from openwerk_server.privacy.views import StoredCandidate, build_view
+from openwerk_server.privacy.views import PoolCandidate, build_view
 from openwerk_spec.openapi import validation_errors
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -50,13 +50,13 @@ def consent(
     )
 
 
-def pool(consents_for: dict[str, list[ConsentRecord]], size: int = 6) -> list[StoredCandidate]:
+def pool(consents_for: dict[str, list[ConsentRecord]], size: int = 6) -> list[PoolCandidate]:
     """``size`` candidates per consent pattern, all in one quasi-identifier class."""
     out = []
     for name, consents in consents_for.items():
         for i in range(size):
             out.append(
-                StoredCandidate(
+                PoolCandidate(
                     internal_id=f"{name}-{i}",
                     gemeente="GM0344",
                     arbeidsmarktregio="AM22",
@@ -68,7 +68,7 @@ def pool(consents_for: dict[str, list[ConsentRecord]], size: int = 6) -> list[St
     return out
 
 
-def view_ids(candidates: list[StoredCandidate], consumer: Consumer) -> set[str]:
+def view_ids(candidates: list[PoolCandidate], consumer: Consumer) -> set[str]:
     view = build_view(candidates, consumer, node_id="gemeente-utrecht", secret=SECRET, k=5, now=NOW)
     return {i.rsplit("-", 1)[0] for i in view.internal_ids}
 

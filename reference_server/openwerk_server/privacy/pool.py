@@ -20,7 +20,7 @@ from typing import Protocol
 
 from openwerk_server.matching.engine import CardColumns
 from openwerk_server.privacy.consent import Consumer
-from openwerk_server.privacy.views import PublishedView, StoredCandidate, build_view
+from openwerk_server.privacy.views import PublishedView, PoolCandidate, build_view
 
 
 class CandidateSource(Protocol):
@@ -30,7 +30,7 @@ class CandidateSource(Protocol):
         """A number that changes whenever any candidate or consent changes."""
         ...
 
-    def load_pool(self) -> Sequence[StoredCandidate]:
+    def load_pool(self) -> Sequence[PoolCandidate]:
         """Every candidate with its consents (no identifying data)."""
         ...
 
@@ -73,7 +73,7 @@ class PoolCache:
         self._max = max_consumers
         self._lock = threading.Lock()
         self._views: OrderedDict[Consumer, CachedView] = OrderedDict()
-        self._pool: tuple[int, Sequence[StoredCandidate]] | None = None
+        self._pool: tuple[int, Sequence[PoolCandidate]] | None = None
 
     def view(self, consumer: Consumer) -> CachedView:
         """The consumer's current view (rebuilt if the pool or the day changed)."""
@@ -95,7 +95,7 @@ class PoolCache:
                 self._views.popitem(last=False)
             return cached
 
-    def _load(self, generation: int) -> Sequence[StoredCandidate]:
+    def _load(self, generation: int) -> Sequence[PoolCandidate]:
         if self._pool is None or self._pool[0] != generation:
             self._pool = (generation, self._source.load_pool())
         return self._pool[1]

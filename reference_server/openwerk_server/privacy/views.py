@@ -21,7 +21,7 @@ from openwerk_spec.codelists import age_band_for
 
 
 @dataclass(frozen=True, slots=True)
-class StoredCandidate:
+class PoolCandidate:
     """What the view needs of a stored candidate: profile fields and consents, no identity."""
 
     internal_id: str
@@ -71,7 +71,7 @@ def five_year_band(birth_date: date, today: date) -> str | None:
 
 
 def _card(
-    candidate: StoredCandidate,
+    candidate: PoolCandidate,
     published: Published,
     purposes: frozenset[str],
     last_confirmed: datetime,
@@ -111,7 +111,7 @@ def _card(
 
 
 def build_view(
-    candidates: Iterable[StoredCandidate],
+    candidates: Iterable[PoolCandidate],
     consumer: Consumer,
     *,
     node_id: str,
@@ -121,7 +121,7 @@ def build_view(
 ) -> PublishedView:
     """The cards ``consumer`` may see at ``now``, after the k-anonymity gate."""
     today = now.date()
-    eligible: dict[str, tuple[StoredCandidate, frozenset[str], datetime]] = {}
+    eligible: dict[str, tuple[PoolCandidate, frozenset[str], datetime]] = {}
     qis: list[tuple[str, QuasiIdentifiers]] = []
     for candidate in candidates:
         cov = coverage(candidate.consents, consumer, now)
