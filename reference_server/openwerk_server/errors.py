@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class InvalidParam:
-    """One invalid input: where (``query.limit``, ``body.hoursPerWeek.min``), why, and a stable code."""
+    """One invalid input: where (``limit``, ``body.hoursPerWeek.min``), why, and a stable code."""
 
     name: str
     reason: str
@@ -66,3 +66,7 @@ class NotAcceptable(OpenWerkServerError):
 
 class StorageUnavailable(OpenWerkServerError):
     """The database could not be reached or failed; mapped to 503, never swallowed."""
+
+
+class ServiceUnavailable(OpenWerkServerError):
+    """The node cannot serve this now (e.g. no directory configured); mapped to 503."""

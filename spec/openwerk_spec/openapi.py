@@ -89,7 +89,7 @@ def validator(schema_name: str) -> Draft202012Validator:
 
 
 def validation_errors(schema_name: str, instance: Any) -> list[str]:
-    """Human-readable validation errors of ``instance`` against a component schema (empty: valid)."""
+    """Readable validation errors of ``instance`` against a component schema (empty: valid)."""
     errors = sorted(validator(schema_name).iter_errors(instance), key=lambda e: list(e.path))
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}" for e in errors]
 

@@ -18,7 +18,7 @@ class ProblemCode(StrEnum):
     INVALID_PARAMETERS = "invalid-parameters"
     MALFORMED_BODY = "malformed-body"
     UNAUTHORIZED = "unauthorized"
-    INVALID_TOKEN = "invalid-token"
+    INVALID_TOKEN = "invalid-token"  # noqa: S105 - a problem code, not a secret
     INSUFFICIENT_SCOPE = "insufficient-scope"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not-found"
@@ -28,8 +28,9 @@ class ProblemCode(StrEnum):
     ILLEGAL_TRANSITION = "illegal-transition"
     PAYLOAD_TOO_LARGE = "payload-too-large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported-media-type"
-    TOKEN_REQUEST_INVALID = "token-request-invalid"
+    TOKEN_REQUEST_INVALID = "token-request-invalid"  # noqa: S105 - a problem code
     UPSTREAM_UNAVAILABLE = "upstream-unavailable"
+    SERVICE_UNAVAILABLE = "service-unavailable"
     INTERNAL = "internal"
 
     @property
@@ -65,6 +66,7 @@ PROBLEM_TYPES: dict[ProblemCode, ProblemType] = {
         ProblemType(ProblemCode.UNSUPPORTED_MEDIA_TYPE, 415, "Unsupported media type"),
         ProblemType(ProblemCode.TOKEN_REQUEST_INVALID, 400, "Invalid token request"),
         ProblemType(ProblemCode.UPSTREAM_UNAVAILABLE, 502, "A federation member did not answer"),
+        ProblemType(ProblemCode.SERVICE_UNAVAILABLE, 503, "Service unavailable"),
         ProblemType(ProblemCode.INTERNAL, 500, "Internal error"),
     )
 }

@@ -125,7 +125,7 @@ def test_node_problems_map_to_the_exception_tree(run: Runner) -> None:
     async def body(client: openwerk.AsyncClient) -> None:
         with pytest.raises(openwerk.BadRequest) as bad:
             await client.vacancies_page(hours_min=70)
-        assert [p["name"] for p in bad.value.invalid_params] == ["query.hoursMin"]
+        assert [p["name"] for p in bad.value.invalid_params] == ["hoursMin"]
         with pytest.raises(openwerk.NotFound) as missing:
             await client.vacancy("nope")
         assert missing.value.code == "not-found"

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from openwerk_server.matching.engine import CardColumns
 from openwerk_server.privacy.consent import Consumer
-from openwerk_server.privacy.views import PublishedView, PoolCandidate, build_view
+from openwerk_server.privacy.views import PoolCandidate, PublishedView, build_view
 
 
 class CandidateSource(Protocol):

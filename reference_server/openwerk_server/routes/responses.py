@@ -1,0 +1,54 @@
+"""Building success responses: compact JSON, pages with links, ``Location`` for creations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openwerk_server.pagination import CursorCodec, page_links
+from openwerk_server.storage import Page
+
+__all__ = ["created", "json_response", "page_response"]
+
+T = TypeVar("T")
+
+
+def json_response(
+    content: Any,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    media_type: str = "application/json",
+) -> Response:
+    """UTF-8 JSON without ASCII escaping (Dutch names stay readable) or padding."""
+    body = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(body, status_code=status_code, headers=headers, media_type=media_type)
+
+
+def created(document: Mapping[str, Any], location: str) -> Response:
+    """201 with the new resource and its ``Location``."""
+    return json_response(dict(document), status_code=201, headers={"Location": location})
+
+
+def page_response(
+    request: Request,
+    page: Page[T],
+    render: Callable[[T], Mapping[str, Any]],
+    *,
+    listing: str,
+    base_url: str,
+    limit: int,
+    cursors: CursorCodec,
+) -> Response:
+    """``{items, links}``; ``links.next`` carries a signed cursor after the last item."""
+    next_cursor = cursors.encode(listing, page.next_key) if page.next_key is not None else None
+    return json_response(
+        {
+            "items": [render(item) for item in page.items],
+            "links": page_links(request, base_url=base_url, limit=limit, next_cursor=next_cursor),
+        }
+    )

@@ -1,0 +1,81 @@
+"""SQL for the change log behind the events class (CloudEvents feed and webhooks).
+
+Every write that changes what a consumer can see records its event in the same transaction,
+so the feed can never announce a change that was rolled back, nor miss one that committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from openwerk_server.storage.ids import new_id
+from openwerk_server.storage.queries import (
+    EventQuery,
+    Page,
+)
+from openwerk_server.storage.records import (
+    StoredEvent,
+)
+from openwerk_server.storage.tables import events
+
+#: Event type prefix per stored resource (code list ``event-types``).
+EVENT_PREFIX: Mapping[str, str] = {
+    "vacancy": "nl.openwerk.vacancy",
+    "task-offer": "nl.openwerk.task-offer",
+    "instrument": "nl.openwerk.instrument",
+    "candidate": "nl.openwerk.candidate",
+}
+
+
+def record_event(
+    conn: Connection,
+    *,
+    resource: str,
+    action: str,
+    resource_id: str,
+    time: datetime,
+    data: Mapping[str, Any],
+    recipient: str | None = None,
+) -> None:
+    """Append ``nl.openwerk.{resource}.{action}`` about ``resource_id``.
+
+    Candidate events keep the internal id only in ``resource_id``; their public ``subject``
+    and ``data`` are the consumer's pseudonym, computed when the feed is rendered.
+    """
+    conn.execute(
+        insert(events).values(
+            id=new_id(),
+            type=f"{EVENT_PREFIX[resource]}.{action}",
+            subject=resource_id,
+            resource_id=resource_id,
+            recipient=recipient,
+            time=time,
+            data=dict(data),
+        )
+    )
+
+
+def select_events(conn: Connection, query: EventQuery) -> Page[StoredEvent]:
+    """Events after ``after_seq``, oldest first."""
+    c = events.c
+    stmt = select(events).where(c.seq > query.after_seq).order_by(c.seq).limit(query.limit + 1)
+    rows = conn.execute(stmt).all()
+    items = tuple(
+        StoredEvent(
+            seq=m["seq"],
+            id=m["id"],
+            type=m["type"],
+            subject=m["subject"],
+            resource_id=m["resource_id"],
+            recipient=m["recipient"],
+            time=m["time"],
+            data=m["data"],
+        )
+        for m in (row._mapping for row in rows[: query.limit])
+    )
+    more = len(rows) > query.limit
+    return Page(items, (items[-1].seq,) if more and items else None)

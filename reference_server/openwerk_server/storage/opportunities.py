@@ -1,0 +1,345 @@
+"""SQL for L0 open data: vacancies and task offers (one table) and instruments.
+
+Functions here run inside a transaction the ``Store`` opened; they raise domain errors
+(``NotFound``, ``Conflict``, ``IllegalTransition``) and never commit on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Row, and_, delete, exists, insert, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from openwerk_server.errors import Conflict, IllegalTransition, InvalidInput, InvalidParam, NotFound
+from openwerk_server.storage.queries import (
+    InstrumentInput,
+    InstrumentQuery,
+    Key,
+    OpportunityInput,
+    OpportunityQuery,
+    Page,
+    Resource,
+    skill_key,
+)
+from openwerk_server.storage.records import (
+    StoredInstrument,
+    StoredOpportunity,
+)
+from openwerk_server.storage.tables import (
+    instrument_gemeenten,
+    instruments,
+    opportunities,
+    opportunity_instruments,
+    opportunity_skills,
+)
+
+_LABELS: Mapping[str, str] = {"vacancy": "vacancy", "task-offer": "task offer"}
+
+
+# ---------------------------------------------------------------------------- keyset
+# L0 lists are newest first: createdAt descending, ties broken by id (OW-PAGE-004). The
+# position after an item is its (createdAt, id); "after" means strictly older in that order,
+# which stays put when items are written meanwhile (OW-PAGE-005).
+def _key(created_at: datetime, item_id: str) -> Key:
+    return (created_at.isoformat(), item_id)
+
+
+def _after(
+    created_column: ColumnElement[datetime], id_column: ColumnElement[str], key: Key
+) -> ColumnElement[bool]:
+    try:
+        created = datetime.fromisoformat(str(key[0]))
+        last_id = str(key[1])
+    except (IndexError, ValueError) as exc:
+        raise InvalidInput(
+            [InvalidParam("cursor", "This cursor is no longer valid.", "cursor")]
+        ) from exc
+    return or_(created_column < created, and_(created_column == created, id_column < last_id))
+
+
+# ---------------------------------------------------------------------------- opportunities
+def _opportunity(row: Row[Any]) -> StoredOpportunity:
+    m = row._mapping
+    return StoredOpportunity(
+        resource=cast(Resource, m["resource"]),
+        id=m["id"],
+        publisher=m["publisher"],
+        status=m["status"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        closed_at=m["closed_at"],
+        content=m["document"],
+    )
+
+
+def _index_values(item: OpportunityInput) -> dict[str, Any]:
+    return {
+        "kind": item.kind,
+        "isco08": item.isco08,
+        "esco_uri": item.esco_uri,
+        "gemeente": item.gemeente,
+        "arbeidsmarktregio": item.arbeidsmarktregio,
+        "hours_min": item.hours_min,
+        "hours_max": item.hours_max,
+        "document": dict(item.content),
+    }
+
+
+def _write_children(conn: Connection, opportunity_id: str, item: OpportunityInput) -> None:
+    conn.execute(
+        delete(opportunity_skills).where(opportunity_skills.c.opportunity_id == opportunity_id)
+    )
+    conn.execute(
+        delete(opportunity_instruments).where(
+            opportunity_instruments.c.opportunity_id == opportunity_id
+        )
+    )
+    if item.skill_keys:
+        conn.execute(
+            insert(opportunity_skills),
+            [
+                {"opportunity_id": opportunity_id, "skill_key": key}
+                for key in sorted(item.skill_keys)
+            ],
+        )
+    if item.instrument_types:
+        conn.execute(
+            insert(opportunity_instruments),
+            [
+                {"opportunity_id": opportunity_id, "instrument_type": code}
+                for code in sorted(item.instrument_types)
+            ],
+        )
+
+
+def insert_opportunity(
+    conn: Connection, item: OpportunityInput, *, new_id: str, publisher: str, now: datetime
+) -> StoredOpportunity:
+    """Store a new, open opportunity and its skill and instrument index rows."""
+    conn.execute(
+        insert(opportunities).values(
+            id=new_id,
+            resource=item.resource,
+            publisher=publisher,
+            status="open",
+            created_at=now,
+            updated_at=now,
+            **_index_values(item),
+        )
+    )
+    _write_children(conn, new_id, item)
+    return fetch_opportunity(conn, item.resource, new_id)
+
+
+def fetch_opportunity(
+    conn: Connection, resource: Resource, opportunity_id: str, *, for_update: bool = False
+) -> StoredOpportunity:
+    """One vacancy or task offer; ``NotFound`` if there is none of this resource type."""
+    stmt = select(opportunities).where(
+        opportunities.c.id == opportunity_id, opportunities.c.resource == resource
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"No {_LABELS[resource]} {opportunity_id!r} at this node.")
+    return _opportunity(row)
+
+
+def replace_opportunity(
+    conn: Connection, opportunity_id: str, item: OpportunityInput, *, now: datetime
+) -> StoredOpportunity:
+    """Replace the content of an open opportunity; id, publisher and status stay."""
+    current = fetch_opportunity(conn, item.resource, opportunity_id, for_update=True)
+    if current.status != "open":
+        raise Conflict(
+            f"The {_LABELS[item.resource]} {opportunity_id!r} is closed and cannot change."
+        )
+    conn.execute(
+        update(opportunities)
+        .where(opportunities.c.id == opportunity_id)
+        .values(updated_at=now, **_index_values(item))
+    )
+    _write_children(conn, opportunity_id, item)
+    return fetch_opportunity(conn, item.resource, opportunity_id)
+
+
+def close_opportunity(
+    conn: Connection, resource: Resource, opportunity_id: str, *, now: datetime
+) -> StoredOpportunity:
+    """open → closed; closing a closed opportunity is an illegal transition."""
+    current = fetch_opportunity(conn, resource, opportunity_id, for_update=True)
+    if current.status != "open":
+        raise IllegalTransition(f"The {_LABELS[resource]} {opportunity_id!r} is already closed.")
+    conn.execute(
+        update(opportunities)
+        .where(opportunities.c.id == opportunity_id)
+        .values(status="closed", closed_at=now, updated_at=now)
+    )
+    return fetch_opportunity(conn, resource, opportunity_id)
+
+
+def _opportunity_filters(query: OpportunityQuery) -> list[ColumnElement[bool]]:
+    o = opportunities.c
+    where: list[ColumnElement[bool]] = [o.resource == query.resource, o.status == query.status]
+    if query.esco_uri is not None:
+        where.append(o.esco_uri == query.esco_uri)
+    if query.isco08_prefix is not None:
+        # Digits only (the spec's pattern), so LIKE needs no escaping.
+        where.append(o.isco08.startswith(query.isco08_prefix, autoescape=True))
+    if query.skill is not None:
+        s = opportunity_skills.c
+        where.append(
+            exists().where(s.opportunity_id == o.id, s.skill_key == skill_key(query.skill))
+        )
+    if query.gemeente is not None:
+        where.append(o.gemeente == query.gemeente)
+    if query.arbeidsmarktregio is not None:
+        where.append(o.arbeidsmarktregio == query.arbeidsmarktregio)
+    if query.kind is not None:
+        where.append(o.kind == query.kind)
+    # Range overlap: [hours_min, hours_max] meets the wanted range.
+    if query.hours_min is not None:
+        where.append(o.hours_max >= query.hours_min)
+    if query.hours_max is not None:
+        where.append(o.hours_min <= query.hours_max)
+    if query.instrument is not None:
+        i = opportunity_instruments.c
+        where.append(
+            exists().where(i.opportunity_id == o.id, i.instrument_type == query.instrument)
+        )
+    if query.updated_since is not None:
+        where.append(o.updated_at >= query.updated_since)
+    if query.after is not None:
+        where.append(_after(o.created_at, o.id, query.after))
+    return where
+
+
+def select_opportunities(conn: Connection, query: OpportunityQuery) -> Page[StoredOpportunity]:
+    """A page, newest first: ``createdAt`` descending, ties by ``id`` descending."""
+    o = opportunities.c
+    stmt = (
+        select(opportunities)
+        .where(*_opportunity_filters(query))
+        .order_by(o.created_at.desc(), o.id.desc())
+        .limit(query.limit + 1)
+    )
+    rows = conn.execute(stmt).all()
+    items = tuple(_opportunity(row) for row in rows[: query.limit])
+    more = len(rows) > query.limit
+    return Page(items, _key(items[-1].created_at, items[-1].id) if more and items else None)
+
+
+# ---------------------------------------------------------------------------- instruments
+def _instrument(row: Row[Any]) -> StoredInstrument:
+    m = row._mapping
+    return StoredInstrument(
+        id=m["id"],
+        publisher=m["publisher"],
+        status=m["status"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        closed_at=m["closed_at"],
+        content=m["document"],
+    )
+
+
+def _write_instrument_gemeenten(
+    conn: Connection, instrument_id: str, item: InstrumentInput
+) -> None:
+    conn.execute(
+        delete(instrument_gemeenten).where(instrument_gemeenten.c.instrument_id == instrument_id)
+    )
+    conn.execute(
+        insert(instrument_gemeenten),
+        [{"instrument_id": instrument_id, "gemeente": code} for code in sorted(item.gemeenten)],
+    )
+
+
+def insert_instrument(
+    conn: Connection, item: InstrumentInput, *, new_id: str, publisher: str, now: datetime
+) -> StoredInstrument:
+    """Store a new, active instrument."""
+    conn.execute(
+        insert(instruments).values(
+            id=new_id,
+            publisher=publisher,
+            type=item.type,
+            status="active",
+            created_at=now,
+            updated_at=now,
+            document=dict(item.content),
+        )
+    )
+    _write_instrument_gemeenten(conn, new_id, item)
+    return fetch_instrument(conn, new_id)
+
+
+def fetch_instrument(
+    conn: Connection, instrument_id: str, *, for_update: bool = False
+) -> StoredInstrument:
+    """One instrument; ``NotFound`` if there is none."""
+    stmt = select(instruments).where(instruments.c.id == instrument_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"No instrument {instrument_id!r} at this node.")
+    return _instrument(row)
+
+
+def replace_instrument(
+    conn: Connection, instrument_id: str, item: InstrumentInput, *, now: datetime
+) -> StoredInstrument:
+    """Replace the content of an active instrument."""
+    current = fetch_instrument(conn, instrument_id, for_update=True)
+    if current.status != "active":
+        raise Conflict(f"The instrument {instrument_id!r} is closed and cannot change.")
+    conn.execute(
+        update(instruments)
+        .where(instruments.c.id == instrument_id)
+        .values(type=item.type, updated_at=now, document=dict(item.content))
+    )
+    _write_instrument_gemeenten(conn, instrument_id, item)
+    return fetch_instrument(conn, instrument_id)
+
+
+def close_instrument(conn: Connection, instrument_id: str, *, now: datetime) -> StoredInstrument:
+    """active → closed."""
+    current = fetch_instrument(conn, instrument_id, for_update=True)
+    if current.status != "active":
+        raise IllegalTransition(f"The instrument {instrument_id!r} is already closed.")
+    conn.execute(
+        update(instruments)
+        .where(instruments.c.id == instrument_id)
+        .values(status="closed", closed_at=now, updated_at=now)
+    )
+    return fetch_instrument(conn, instrument_id)
+
+
+def select_instruments(conn: Connection, query: InstrumentQuery) -> Page[StoredInstrument]:
+    """A page of instruments, newest first."""
+    c = instruments.c
+    where: list[ColumnElement[bool]] = [c.status == query.status]
+    if query.type is not None:
+        where.append(c.type == query.type)
+    if query.gemeente is not None:
+        g = instrument_gemeenten.c
+        where.append(exists().where(g.instrument_id == c.id, g.gemeente == query.gemeente))
+    if query.updated_since is not None:
+        where.append(c.updated_at >= query.updated_since)
+    if query.after is not None:
+        where.append(_after(c.created_at, c.id, query.after))
+    stmt = (
+        select(instruments)
+        .where(*where)
+        .order_by(c.created_at.desc(), c.id.desc())
+        .limit(query.limit + 1)
+    )
+    rows = conn.execute(stmt).all()
+    items = tuple(_instrument(row) for row in rows[: query.limit])
+    more = len(rows) > query.limit
+    return Page(items, _key(items[-1].created_at, items[-1].id) if more and items else None)
