@@ -24,7 +24,8 @@ vertical-align:top;border-bottom:1px solid #eee}
 .verdict{font-size:1.2rem;padding:.5rem 1rem;display:inline-block;border-radius:.3rem}
 .ok{background:#e3f4e6}.bad{background:#fde7ea}
 pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
-.req{font-size:.9rem;color:#333}.finding{border-left:4px solid #b00020;padding-left:1rem;margin:1rem 0}
+.req{font-size:.9rem;color:#333}
+.finding{border-left:4px solid #b00020;padding-left:1rem;margin:1rem 0}
 .finding.WARN{border-color:#8a5a00}.finding.ERROR{border-color:#6a1b9a}
 """
 
@@ -116,13 +117,12 @@ def render_html(run: RunResult) -> str:
         f"<tr><th>node</th><td>{escape(run.base_url)}</td></tr>"
         f"<tr><th>suite</th><td>openwerk-conformance {escape(run.suite_version)}, "
         f"spec {escape(run.spec_version)}</td></tr>"
-        f"<tr><th>node's spec version</th><td>{escape(run.node_spec_version or 'unknown')}</td></tr>"
+        "<tr><th>node's spec version</th>"
+        f"<td>{escape(run.node_spec_version or 'unknown')}</td></tr>"
         f"<tr><th>declared classes</th><td>{escape(declared)}</td></tr>"
         f"<tr><th>checked classes</th><td>{escape(selected)}</td></tr>"
         f"<tr><th>run</th><td>{escape(run.started.isoformat(timespec='seconds'))} – "
         f"{escape(run.finished.isoformat(timespec='seconds'))}</td></tr>"
         f"<tr><th>results</th><td>{escape(summary)}</td></tr>"
-        "</table>"
-        + "".join(sections)
-        + "</body></html>\n"
+        "</table>" + "".join(sections) + "</body></html>\n"
     )
