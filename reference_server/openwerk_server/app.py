@@ -19,6 +19,7 @@ from openwerk_server.auth.router import build_token_router
 from openwerk_server.auth.token_endpoint import TokenEndpoint
 from openwerk_server.auth.wiring import build_node_auth
 from openwerk_server.errors import ServiceUnavailable
+from openwerk_server.feed import FeedRenderer
 from openwerk_server.middleware import (
     ApiVersionMiddleware,
     BodyLimitMiddleware,
@@ -26,11 +27,22 @@ from openwerk_server.middleware import (
     TraceContextMiddleware,
 )
 from openwerk_server.pagination import CursorCodec
+from openwerk_server.privacy.pool import PoolCache
 from openwerk_server.problems import install_exception_handlers
-from openwerk_server.routes import core, opportunities, publication
+from openwerk_server.routes import (
+    candidates,
+    core,
+    introductions,
+    matching,
+    opportunities,
+    publication,
+    statistics,
+)
+from openwerk_server.routes import events as events_routes
 from openwerk_server.security import Authenticator
 from openwerk_server.settings import NodeSettings
 from openwerk_server.storage import Store
+from openwerk_server.webhooks import WebhookWorker
 from openwerk_spec.classes import ConformanceClass
 from openwerk_spec.openapi import spec_version
 
@@ -45,7 +57,12 @@ API_PREFIX = "/v1"
 IMPLEMENTED_CLASSES: tuple[tuple[ConformanceClass, APIRouter], ...] = (
     (ConformanceClass.CORE, core.router),
     (ConformanceClass.OPPORTUNITIES, opportunities.router),
+    (ConformanceClass.CANDIDATES, candidates.router),
+    (ConformanceClass.MATCHING, matching.router),
+    (ConformanceClass.INTRODUCTIONS, introductions.router),
     (ConformanceClass.PUBLICATION, publication.router),
+    (ConformanceClass.STATISTICS, statistics.router),
+    (ConformanceClass.EVENTS, events_routes.router),
 )
 
 BATCH_PATH_SUFFIX = "/publication/candidate-batches"
@@ -102,7 +119,13 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await run_in_threadpool(node_store.migrate)
+        # The webhook delivery worker (webhooks.py); every replica may run one.
+        worker: WebhookWorker | None = getattr(_app.state, "webhooks", None)
+        if worker is not None and settings.webhook_worker and settings.mode == "node":
+            worker.start(settings.webhook_worker_interval_seconds)
         yield
+        if worker is not None:
+            await worker.stop()
         if owned:
             node_store.dispose()
 
@@ -119,13 +142,34 @@ def create_app(
     app.state.authenticator = authenticator
     app.state.token_endpoint = node_auth.token_endpoint if node_auth else None
     app.state.directory = node_auth.directory if node_auth else None
-    app.state.cursors = CursorCodec(_secret(settings))
+    secret = _secret(settings)
+    app.state.cursors = CursorCodec(secret)
+    # Per-consumer L2 views, rebuilt when the pool generation or the Dutch date changes.
+    app.state.pool = PoolCache(
+        node_store,
+        node_id=settings.node_id,
+        secret=secret,
+        k=settings.k,
+        clock=node_store.local_now,
+    )
+    app.state.seen_consumers = {}
+    # Events as CloudEvents per consumer (feed and webhooks), and their delivery worker.
+    app.state.feed = FeedRenderer(source=settings.base_url, secret=secret)
+    app.state.webhooks = WebhookWorker.from_settings(node_store, app.state.feed, settings)
+    # createMatch fetches opportunities of other members over this (tests inject a mock).
+    app.state.upstream_transport = None
     app.state.conformance_classes = [cls for cls, _router in IMPLEMENTED_CLASSES]
 
     install_exception_handlers(app)
     app.include_router(build_token_router(_token_endpoint), prefix=API_PREFIX)
-    for _cls, router in IMPLEMENTED_CLASSES:
-        app.include_router(router, prefix=API_PREFIX)
+    if settings.mode == "gateway":
+        # A gateway holds no pool: core plus the federation class, answered by fan-out.
+        from openwerk_server.gateway import install_gateway
+
+        install_gateway(app, settings, prefix=API_PREFIX)
+    else:
+        for _cls, router in IMPLEMENTED_CLASSES:
+            app.include_router(router, prefix=API_PREFIX)
 
     # Added innermost first: the API-Version header wraps everything, including 413 and 500.
     app.add_middleware(

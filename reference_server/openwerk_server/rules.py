@@ -118,7 +118,8 @@ def _gemeente(found: _Found, member: str, code: str | None) -> bool:
     if code is not None and code.startswith("GM") and code not in codes("gemeenten"):
         found.add(member, "not a code in code list gemeenten", "code-list")
         return False
-    return code is not None
+    # Not a GM code at all is the schema's finding (pattern); it is not usable here either.
+    return code is not None and code in codes("gemeenten")
 
 
 def _isco(found: _Found, member: str, code: str | None) -> None:

@@ -127,8 +127,28 @@ class NodeSettings(BaseSettings):
     operator_key_path: Path | None = None
 
     public_opportunities: bool = True
+    #: ``mode = "gateway"``: the one deadline of a whole fan-out (OW-FED-004), in seconds.
+    gateway_deadline_seconds: float = Field(default=5.0, gt=0, le=60)
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     introduction_ttl_days: int = Field(default=14, ge=1, le=90)
+    #: Webhooks (spec/docs/events.md): the delays in seconds before attempts 2, 3, ... of a
+    #: delivery (default: the spec's schedule, 8 attempts in about 28 hours); after the last
+    #: one fails, the delivery and its subscription are ``failed`` (OW-EVT-005, OW-EVT-006).
+    webhook_retry_delays: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
+        min_length=1,
+        max_length=20,
+    )
+    #: Up to this fraction of random jitter on each delay (the spec allows 10 %).
+    webhook_retry_jitter: float = Field(default=0.1, ge=0, le=0.1)
+    #: An attempt not answered with 2xx within this many seconds failed (the spec: 15).
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=15)
+    #: Run the delivery worker in this process (every replica may: claims are in the database).
+    webhook_worker: bool = True
+    webhook_worker_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    #: Accept ``http://`` loopback subscription URLs (testing only, OW-EVT-009); unset: only
+    #: in development.
+    webhook_allow_loopback: bool | None = None
     # The spec's floor for the node's limits (components/responses/PayloadTooLarge).
     max_body_bytes: int = Field(default=MIB, ge=MIB)
     max_batch_body_bytes: int = Field(default=10 * MIB, ge=10 * MIB)

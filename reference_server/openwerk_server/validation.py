@@ -255,9 +255,8 @@ def _schema_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
     ref = schema.get("$ref")
     if isinstance(ref, str):
         return validator(ref.removeprefix(_COMPONENT_REF))
-    if "$ref" in json.dumps(schema):
-        raise ValueError("nested $ref in an inline parameter schema is not supported")
-    return _param_validator(json.dumps(schema, sort_keys=True))
+    # Inline schemas may refer to components (array items such as SupportCode): inline them.
+    return _param_validator(json.dumps(_inline(dict(schema), ()), sort_keys=True))
 
 
 def _coerce(raw: str, schema: Mapping[str, Any]) -> tuple[Any, str | None]:
@@ -267,6 +266,9 @@ def _coerce(raw: str, schema: Mapping[str, Any]) -> tuple[Any, str | None]:
         if not _INTEGER.match(raw):
             return None, "must be an integer"
         return int(raw), None
+    if kind == "array":
+        # style form, explode false (the spec's only array parameters): comma-separated.
+        return raw.split(","), None
     if kind == "boolean":
         if raw not in ("true", "false"):
             return None, "must be true or false"

@@ -145,3 +145,23 @@ def test_small_pool_is_withheld_and_pseudonyms_resolve_per_consumer() -> None:
     first = va.cards[0]["id"]
     assert va.card(first) is not None
     assert vb.card(first) is None
+
+
+def test_candidates_outside_every_age_band_are_withheld_not_dropped() -> None:
+    old = [
+        PoolCandidate(
+            internal_id=f"old-{i}",
+            gemeente="GM0344",
+            arbeidsmarktregio="AM22",
+            birth_date=date(1940, 1, 1),
+            profile=PROFILE,
+            consents=[consent({"matching"})],
+        )
+        for i in range(6)
+    ]
+    view = build_view(old, A, node_id="n1", secret=SECRET, k=5, now=NOW)
+    assert view.cards == []
+    assert view.gate is not None
+    assert {key: w.class_size for key, w in view.gate.withheld.items()} == dict.fromkeys(
+        (c.internal_id for c in old), 0
+    )

@@ -135,18 +135,20 @@ def test_node_problems_map_to_the_exception_tree(run: Runner) -> None:
 
 
 def test_gating_follows_what_the_node_declares(run: Runner) -> None:
+    """In strict mode the SDK lets through every class the reference node declares.
+
+    (Refusal of undeclared classes is covered against mock nodes in test_client.py: the
+    reference node now declares every class a node's client calls.)
+    """
+
     async def body(client: openwerk.AsyncClient) -> None:
         declared = await client.conformance()
-        if openwerk.ConformanceClass.MATCHING in declared.classes:
-            pytest.skip("the reference node implements matching now; gate on another class")
+        assert openwerk.ConformanceClass.MATCHING in declared.classes
         client.strict_conformance()
-        with pytest.raises(openwerk.ConformanceError):
-            await client.match(opportunity=openwerk.OpportunityReference.vacancy("v1"))
-        client.warn_conformance()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with pytest.raises(openwerk.ApiError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(openwerk.ApiError) as refused:
                 await client.match(opportunity=openwerk.OpportunityReference.vacancy("v1"))
-        assert any(issubclass(w.category, openwerk.ConformanceWarning) for w in caught)
+        assert not isinstance(refused.value, openwerk.ConformanceError)
 
     run(body)

@@ -21,18 +21,12 @@ from openwerk_spec.openapi import operations
 IMPLEMENTED: dict[ConformanceClass, frozenset[str]] = {
     ConformanceClass.CORE: frozenset(),
     ConformanceClass.OPPORTUNITIES: frozenset(),
-    # Introductions, the withheld-profiles report and the access log come with later issues.
-    ConformanceClass.PUBLICATION: frozenset(
-        {
-            "getCandidateAccessLog",
-            "listWithheldProfiles",
-            "listIntroductionRequests",
-            "getIntroductionRequest",
-            "recordIntroductionDecision",
-            "listPlacementOutcomes",
-            "recordPlacementOutcome",
-        }
-    ),
+    ConformanceClass.CANDIDATES: frozenset(),
+    ConformanceClass.MATCHING: frozenset(),
+    ConformanceClass.INTRODUCTIONS: frozenset(),
+    ConformanceClass.STATISTICS: frozenset(),
+    ConformanceClass.PUBLICATION: frozenset(),
+    ConformanceClass.EVENTS: frozenset(),
 }
 
 

@@ -39,7 +39,15 @@ from openwerk_server.storage import (
 from openwerk_server.storage import (
     store as store_module,
 )
-from openwerk_server.storage.tables import candidates, consents, events, metadata, opportunities
+from openwerk_server.storage.access_log import AccessLogQuery, AccessRecord
+from openwerk_server.storage.tables import (
+    access_log,
+    candidates,
+    consents,
+    events,
+    metadata,
+    opportunities,
+)
 
 POSTGRES_URL = os.environ.get(
     "OPENWERK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -437,3 +445,142 @@ def test_claim_jti_refuses_replays_and_forgets_expired_ones(store: Store) -> Non
     # The expired row is purged on the next claim, so it no longer blocks anything.
     assert store.claim_jti("client-a", "old", soon) is True
     assert store.claim_jti("client-a", "old", soon) is False
+
+
+# ---------------------------------------------------------------------------- L2 pool
+def test_pool_generation_moves_with_every_candidate_and_consent_write(
+    backend: tuple[Store, Clock],
+) -> None:
+    store, _clock = backend
+    seen = [store.pool_generation()]
+
+    def moved() -> bool:
+        seen.append(store.pool_generation())
+        return seen[-1] > seen[-2]
+
+    person = store.create_candidate(candidate())
+    assert moved()
+    store.create_candidate_batch([BatchItem(candidate(externalReference="K2"), (consent(),))])
+    assert moved()
+    store.replace_candidate(person.id, candidate(hoursPerWeek={"min": 8, "max": 16}))
+    assert moved()
+    given = store.create_consent(person.id, consent())
+    assert moved()
+    store.reconfirm_consent(person.id, given.id, valid_until=store.today() + timedelta(days=30))
+    assert moved()
+    store.withdraw_consent(person.id, given.id)
+    assert moved()
+    store.erase_candidate(person.id)
+    assert moved()
+    # Refused writes leave the generation alone; reads and other resources never move it.
+    with pytest.raises(NotFound):
+        store.create_consent("missing", consent())
+    broken = replace(consent(), collection_method=None)  # type: ignore[arg-type]
+    with pytest.raises(Conflict):
+        store.create_candidate_batch([BatchItem(candidate(), (broken,))])
+    store.load_pool()
+    store.create_opportunity(vacancy(), publisher=PUBLISHER)
+    assert not moved()
+
+
+def test_load_pool_holds_profiles_and_given_consents_but_no_identity(
+    backend: tuple[Store, Clock],
+) -> None:
+    store, _clock = backend
+    assert store.load_pool() == []
+    store.create_candidate(candidate(externalReference="no-consent"))
+    kept = store.create_candidate(
+        candidate(
+            person={
+                "givenName": "Ada",
+                "familyName": "Jansen",
+                "birthDate": "1988-02-03",
+                "bsn": "111222333",
+                "email": "ada@example.nl",
+            }
+        )
+    )
+    first = store.create_consent(kept.id, consent())
+    store.create_consent(kept.id, replace(consent(), purposes=("statistics", "matching")))
+    store.withdraw_consent(kept.id, first.id)
+    gone = store.create_candidate(candidate(externalReference="withdrawn"))
+    store.withdraw_consent(gone.id, store.create_consent(gone.id, consent()).id)
+
+    pool = store.load_pool()
+    assert [c.internal_id for c in pool] == [kept.id]
+    entry = pool[0]
+    assert (entry.gemeente, entry.arbeidsmarktregio) == ("GM0344", "AM13")
+    assert entry.birth_date == date(1988, 2, 3)
+    assert [sorted(c.purposes) for c in entry.consents] == [["matching", "statistics"]]
+    assert entry.consents[0].status == "given"
+    flat = repr(entry)
+    for identifier in ("Ada", "Jansen", "111222333", "ada@example.nl", "externalReference"):
+        assert identifier not in flat
+
+
+# ---------------------------------------------------------------------------- processing log
+def _record(candidate_id: str, at: datetime, consumer: str = "consumer-a") -> AccessRecord:
+    return AccessRecord(
+        candidate_id=candidate_id,
+        time=at,
+        consumer=consumer,
+        purpose="matching",
+        operation="searchCandidates",
+        trace_id="0af7651916cd43dd8448eb211c80319c",
+        span_id="b7ad6b7169203331",
+        activity_id="matching-register-1",
+    )
+
+
+def test_access_log_is_bulk_written_and_read_newest_first_without_gaps(
+    backend: tuple[Store, Clock],
+) -> None:
+    store, _clock = backend
+    person = store.create_candidate(candidate())
+    other = store.create_candidate(candidate(externalReference="K2"))
+    start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    # Three records share each timestamp: ties are broken by id.
+    records = [
+        _record(person.id, start + timedelta(seconds=i // 3), f"consumer-{i % 2}")
+        for i in range(11)
+    ]
+    store.log_access(records)
+    store.log_access([_record(other.id, start)])
+    store.log_access([])
+
+    seen = []
+    after = None
+    while True:
+        page = store.access_log(AccessLogQuery(candidate_id=person.id, after=after, limit=4))
+        seen += list(page.items)
+        if page.next_key is None:
+            break
+        after = page.next_key
+    assert len(seen) == 11
+    assert len({item.id for item in seen}) == 11
+    assert [(item.time, item.id) for item in seen] == sorted(
+        ((item.time, item.id) for item in seen), reverse=True
+    )
+    document = seen[0].as_document()
+    assert document["time"] == "2026-03-01T09:00:03.000Z"
+    assert document["traceId"] == "0af7651916cd43dd8448eb211c80319c"
+    assert document["activityId"] == "matching-register-1"
+    assert "candidateId" not in document
+    assert store.access_log_consumers() == ["consumer-0", "consumer-1", "consumer-a"]
+
+    # Erasure keeps the records (retention, OW-LOG-005); an unknown candidate is NotFound.
+    store.erase_candidate(person.id)
+    assert len(store.access_log(AccessLogQuery(candidate_id=person.id, limit=100)).items) == 11
+    with pytest.raises(NotFound):
+        store.access_log(AccessLogQuery(candidate_id="missing"))
+    assert store.access_log(AccessLogQuery(candidate_id=other.id)).items[0].consumer == "consumer-a"
+
+
+def test_access_log_writes_all_records_or_none(backend: tuple[Store, Clock]) -> None:
+    store, _clock = backend
+    person = store.create_candidate(candidate())
+    good = _record(person.id, datetime(2026, 3, 1, tzinfo=UTC))
+    broken = replace(good, consumer=None)  # type: ignore[arg-type]
+    with pytest.raises(Conflict):
+        store.log_access([good, broken])
+    assert _count(store, access_log) == 0

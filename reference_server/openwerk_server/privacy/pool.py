@@ -95,6 +95,21 @@ class PoolCache:
                 self._views.popitem(last=False)
             return cached
 
+    def candidates(self) -> Sequence[PoolCandidate]:
+        """The current pool itself (for L1 statistics, which count but never publish cards)."""
+        generation = self._source.pool_generation()
+        with self._lock:
+            return self._load(generation)
+
+    @property
+    def k(self) -> int:
+        """The node's k."""
+        return self._k
+
+    def now(self) -> datetime:
+        """The cache's clock (the moment views are evaluated at)."""
+        return self._clock()
+
     def _load(self, generation: int) -> Sequence[PoolCandidate]:
         if self._pool is None or self._pool[0] != generation:
             self._pool = (generation, self._source.load_pool())

@@ -15,7 +15,13 @@ from datetime import date, datetime
 from typing import Any
 
 from openwerk_server.privacy.consent import ConsentRecord, Consumer, coverage
-from openwerk_server.privacy.kanon import GateResult, Published, QuasiIdentifiers, apply_gate
+from openwerk_server.privacy.kanon import (
+    GateResult,
+    Published,
+    QuasiIdentifiers,
+    Withheld,
+    apply_gate,
+)
 from openwerk_server.privacy.pseudonyms import pseudonym
 from openwerk_spec.codelists import age_band_for
 
@@ -123,12 +129,14 @@ def build_view(
     today = now.date()
     eligible: dict[str, tuple[PoolCandidate, frozenset[str], datetime]] = {}
     qis: list[tuple[str, QuasiIdentifiers]] = []
+    outside_bands: list[str] = []
     for candidate in candidates:
         cov = coverage(candidate.consents, consumer, now)
         if "matching" not in cov.purposes or cov.last_confirmed is None:
             continue
         band = five_year_band(candidate.birth_date, today)
         if band is None:
+            outside_bands.append(candidate.internal_id)  # withheld, never silently dropped
             continue
         eligible[candidate.internal_id] = (candidate, cov.purposes, cov.last_confirmed)
         qis.append(
@@ -143,6 +151,9 @@ def build_view(
             )
         )
     gate = apply_gate(qis, k)
+    if outside_bands:
+        withheld = dict(gate.withheld) | {key: Withheld(class_size=0) for key in outside_bands}
+        gate = GateResult(k=gate.k, published=gate.published, withheld=withheld)
     rows: list[tuple[str, str, dict[str, Any]]] = []
     for internal_id, published in gate.published.items():
         candidate, purposes, last_confirmed = eligible[internal_id]

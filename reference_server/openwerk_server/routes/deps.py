@@ -14,9 +14,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from openwerk_server.errors import InvalidInput, InvalidParam, NotAcceptable
+from openwerk.directory import DirectoryCache, DirectoryError
+from openwerk_server.errors import InvalidInput, InvalidParam, NotAcceptable, ServiceUnavailable
 from openwerk_server.negotiation import choose, offered_media_types
 from openwerk_server.pagination import CursorCodec, clamp_limit
+from openwerk_server.privacy.consent import Consumer
+from openwerk_server.privacy.pool import PoolCache
 from openwerk_server.rules import RULES_BY_SCHEMA, Moment, Rule
 from openwerk_server.security import (
     Authenticator,
@@ -31,13 +34,17 @@ from openwerk_server.validation import check_parameters, parse_json_body, schema
 
 __all__ = [
     "NEGOTIATION",
+    "CandidateReader",
     "L0Reader",
     "MediaType",
     "Publisher",
     "RequestParams",
     "ScopeRequired",
     "SettingsDep",
+    "StatisticsReader",
     "StoreDep",
+    "consumer_for",
+    "get_pool",
     "json_body",
     "moment",
     "request_params",
@@ -149,6 +156,53 @@ async def l0_reader(request: Request) -> Principal | None:
 
 Publisher = Annotated[Principal, Depends(require_scope("publication:write"))]
 L0Reader = Annotated[Principal | None, Depends(l0_reader)]
+
+
+# ---------------------------------------------------------------------------- consumers (L1, L2)
+def get_pool(request: Request) -> PoolCache:
+    """The per-consumer L2 view cache (set by ``create_app``)."""
+    pool: PoolCache = request.app.state.pool
+    return pool
+
+
+def consumer_for(request: Request, principal: Principal) -> Consumer:
+    """The consumer a view is built for, as the current directory describes the caller.
+
+    With a directory, its entry decides (OW-CONSENT-002): the organisation type, and whether
+    the member is a gateway that may only see ``any-member`` consents (OW-FED-014); a token
+    of a member that has left the directory admits nothing. Without one (development, tests
+    with a static authenticator) the token's own claims are used and nobody is a gateway.
+    """
+    directory: DirectoryCache | None = getattr(request.app.state, "directory", None)
+    if directory is None:
+        consumer = Consumer(principal.client_id, principal.organisation_type, gateway=False)
+    else:
+        try:
+            member = directory.get().member(principal.client_id)
+        except DirectoryError as exc:
+            raise ServiceUnavailable("The federation directory is unavailable.") from exc
+        if member is None:
+            raise InvalidToken("The token's client is no longer a member of the federation.")
+        consumer = Consumer(member.id, member.organisation_type, gateway=member.has_role("gateway"))
+    seen: dict[str, Consumer] | None = getattr(request.app.state, "seen_consumers", None)
+    if seen is not None:
+        seen[consumer.client_id] = consumer
+    return consumer
+
+
+def _consumer_dependency(scope: str) -> Callable[..., Consumer]:
+    checked = require_scope(scope)
+
+    # Sync: refreshing the directory may read a file or the network, so it runs in the pool.
+    # A default, not Annotated: postponed annotations cannot name the closure's ``checked``.
+    def dependency(request: Request, principal: Principal = Depends(checked)) -> Consumer:
+        return consumer_for(request, principal)
+
+    return dependency
+
+
+CandidateReader = Annotated[Consumer, Depends(_consumer_dependency("candidates:read"))]
+StatisticsReader = Annotated[Consumer, Depends(_consumer_dependency("statistics:read"))]
 
 
 # ---------------------------------------------------------------------------- media types

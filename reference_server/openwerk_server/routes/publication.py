@@ -12,7 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from openwerk_server.routes import publication_candidates
+from openwerk_server.routes import (
+    publication_candidates,
+    publication_introductions,
+    publication_privacy,
+)
 from openwerk_server.routes.deps import (
     NEGOTIATION,
     Publisher,
@@ -142,3 +146,5 @@ def close_instrument(
 
 
 router.include_router(publication_candidates.router)
+router.include_router(publication_privacy.router)
+router.include_router(publication_introductions.router)

@@ -24,6 +24,7 @@ from openwerk_server.routes.deps import (
     json_body,
     request_params,
 )
+from openwerk_server.routes.l3_deps import trace_of
 from openwerk_server.routes.responses import created, json_response, page_response
 from openwerk_server.storage import (
     BatchItem,
@@ -137,12 +138,14 @@ def replace_candidate_record(
     status_code=204,
 )
 def delete_candidate_record(
+    request: Request,
     _: Publisher,
     params: Annotated[RequestParams, _params("deleteCandidateRecord")],
     store: StoreDep,
 ) -> Response:
-    """Erasure: the record and its consents go, a tombstone is recorded (OW-PUB-006)."""
-    store.erase_candidate(params.text("candidateId") or "")
+    """Erasure: the record and its consents go, a tombstone is recorded (OW-PUB-006), and
+    its pending introductions are cancelled (OW-CONSENT-009)."""
+    store.erase_candidate(params.text("candidateId") or "", trace=trace_of(request))
     return Response(status_code=204)
 
 
@@ -224,15 +227,18 @@ def reconfirm_consent(
     operation_id="withdrawConsent",
 )
 def withdraw_consent(
+    request: Request,
     _: Publisher,
     params: Annotated[RequestParams, _params("withdrawConsent")],
     body: WithdrawalBody,
     store: StoreDep,
 ) -> Response:
-    """given → withdrawn, effective before this response is sent (OW-CONSENT-005)."""
+    """given → withdrawn, effective before this response is sent (OW-CONSENT-005); pending
+    introductions it no longer covers are cancelled with it (OW-CONSENT-009)."""
     consent = store.withdraw_consent(
         params.text("candidateId") or "",
         params.text("consentId") or "",
         evidence=body.get("evidence") if body else None,
+        trace=trace_of(request),
     )
     return json_response(consent.as_document(store.today()))

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from openwerk_server.errors import IllegalTransition, NotFound
+from openwerk_server.storage.pool import bump_generation
 from openwerk_server.storage.queries import (
     CandidateInput,
     CandidateQuery,
@@ -61,6 +62,7 @@ def insert_candidates(
 ) -> None:
     """Store new candidate records (one statement, executemany)."""
     if items:
+        bump_generation(conn)
         conn.execute(
             insert(candidates),
             [
@@ -88,6 +90,7 @@ def replace_candidate(
 ) -> StoredCandidate:
     """Replace a record's content; id and createdAt stay."""
     fetch_candidate(conn, candidate_id, for_update=True)
+    bump_generation(conn)
     conn.execute(
         update(candidates)
         .where(candidates.c.id == candidate_id)
@@ -99,6 +102,7 @@ def replace_candidate(
 def erase_candidate(conn: Connection, candidate_id: str) -> None:
     """Remove a record and every consent of it (erasure, GDPR art. 17)."""
     fetch_candidate(conn, candidate_id, for_update=True)
+    bump_generation(conn)
     # Explicit, not only ON DELETE CASCADE: SQLite enforces foreign keys per connection.
     conn.execute(delete(consents).where(consents.c.candidate_id == candidate_id))
     conn.execute(delete(candidates).where(candidates.c.id == candidate_id))
@@ -168,6 +172,7 @@ def insert_consents(
                 "history": [],
             }
         )
+    bump_generation(conn)
     conn.execute(insert(consents), rows)
 
 
@@ -226,6 +231,7 @@ def reconfirm_consent(
     }
     if evidence is not None:
         entry["evidence"] = dict(evidence)
+    bump_generation(conn)
     conn.execute(
         update(consents)
         .where(consents.c.id == consent_id)
@@ -255,6 +261,7 @@ def withdraw_consent(
     entry: dict[str, Any] = {"action": "withdrawn", "at": rfc3339(now)}
     if evidence is not None:
         entry["evidence"] = dict(evidence)
+    bump_generation(conn)
     conn.execute(
         update(consents)
         .where(consents.c.id == consent_id)

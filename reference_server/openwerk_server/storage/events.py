@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, text
 
+from openwerk_server.storage.audience import tombstone_audience
 from openwerk_server.storage.ids import new_id
 from openwerk_server.storage.queries import (
     EventQuery,
@@ -28,7 +29,11 @@ EVENT_PREFIX: Mapping[str, str] = {
     "task-offer": "nl.openwerk.task-offer",
     "instrument": "nl.openwerk.instrument",
     "candidate": "nl.openwerk.candidate",
+    "introduction": "nl.openwerk.introduction",
 }
+
+#: Any constant: the key of the PostgreSQL advisory lock that orders event writers.
+_EVENT_LOCK = 0x6F77_6576  # "owev"
 
 
 def record_event(
@@ -44,8 +49,18 @@ def record_event(
     """Append ``nl.openwerk.{resource}.{action}`` about ``resource_id``.
 
     Candidate events keep the internal id only in ``resource_id``; their public ``subject``
-    and ``data`` are the consumer's pseudonym, computed when the feed is rendered.
+    and ``data`` are the consumer's pseudonym, computed when the feed is rendered. A candidate
+    tombstone also keeps its *audience* (``storage.audience``): who could see the card just
+    before and just after the change, so it reaches exactly the consumers that lost it.
+
+    On PostgreSQL a transaction-scoped advisory lock makes writers of events commit in the
+    order of their sequence numbers, so a feed cursor (``seq``) never passes over an event
+    that commits later with a lower number. SQLite serialises writers anyway.
     """
+    if resource == "candidate" and action == "tombstone" and "audience" not in data:
+        data = {**data, "audience": tombstone_audience(conn, resource_id, time)}
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK})
     conn.execute(
         insert(events).values(
             id=new_id(),

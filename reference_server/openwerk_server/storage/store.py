@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,11 +22,25 @@ from sqlalchemy import Connection, Engine, delete, insert
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from openwerk_server.errors import Conflict, StorageUnavailable
+from openwerk_server.privacy.consent import Consumer
+from openwerk_server.privacy.views import PoolCandidate
 from openwerk_server.storage import candidates as cand_sql
+from openwerk_server.storage import introductions as intro_sql
 from openwerk_server.storage import opportunities as opp_sql
+from openwerk_server.storage import pool as pool_sql
+from openwerk_server.storage import subscriptions as sub_sql
+from openwerk_server.storage.access_log import (
+    AccessLogQuery,
+    AccessRecord,
+    StoredAccessRecord,
+    consumers_in_log,
+    insert_access_records,
+    select_access_log,
+)
 from openwerk_server.storage.engine import WRITE_OPTION, create_node_engine
 from openwerk_server.storage.events import record_event, select_events
 from openwerk_server.storage.ids import new_id
+from openwerk_server.storage.introductions import PlacementFact
 from openwerk_server.storage.queries import (
     BatchItem,
     BatchResult,
@@ -120,6 +134,11 @@ class Store:
     def today(self) -> date:
         """Today's date in the Netherlands (consent validity is a calendar date there)."""
         return self._clock().astimezone(self._zone).date()
+
+    def local_now(self) -> datetime:
+        """The node's clock in Europe/Amsterdam: ``.date()`` is the Dutch calendar date, on
+        which consents expire and age bands turn (the clock of the L2 view cache)."""
+        return self._clock().astimezone(self._zone)
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
@@ -280,11 +299,16 @@ class Store:
             self._candidate_event(conn, candidate_id, "updated", now)
             return stored
 
-    def erase_candidate(self, candidate_id: str) -> None:
-        """Erase a record and its consents; record the tombstone (OW-PUB-006)."""
+    def erase_candidate(self, candidate_id: str, *, trace: intro_sql.Trace | None = None) -> None:
+        """Erase a record and its consents; record the tombstone (OW-PUB-006). Its pending
+        introductions are cancelled in the same transaction (OW-CONSENT-009)."""
         with self._transaction(write=True) as conn:
+            now = self.now()
             cand_sql.erase_candidate(conn, candidate_id)
-            self._candidate_event(conn, candidate_id, "tombstone", self.now())
+            self._candidate_event(conn, candidate_id, "tombstone", now)
+            intro_sql.close_after_erasure(
+                conn, candidate_id, now=now, trace=trace or intro_sql.Trace.new()
+            )
 
     def list_candidates(self, query: CandidateQuery) -> Page[StoredCandidate]:
         """A page of identified records, by id."""
@@ -347,16 +371,68 @@ class Store:
             return stored
 
     def withdraw_consent(
-        self, candidate_id: str, consent_id: str, *, evidence: dict[str, Any] | None = None
+        self,
+        candidate_id: str,
+        consent_id: str,
+        *,
+        evidence: dict[str, Any] | None = None,
+        trace: intro_sql.Trace | None = None,
     ) -> StoredConsent:
-        """Withdraw a given consent; the tombstone is recorded in the same transaction."""
+        """Withdraw a given consent; the tombstone is recorded in the same transaction, and
+        so is the cancellation of pending introductions of requesters it no longer reaches."""
         with self._transaction(write=True) as conn:
             now = self.now()
             stored = cand_sql.withdraw_consent(
                 conn, candidate_id, consent_id, evidence=evidence, now=now, today=self.today()
             )
             self._candidate_event(conn, candidate_id, "tombstone", now)
+            intro_sql.close_after_consent_change(
+                conn,
+                candidate_id,
+                now=now,
+                operation="withdrawConsent",
+                trace=trace or intro_sql.Trace.new(),
+            )
             return stored
+
+    # ------------------------------------------------------------------ L2 pool
+    def pool_generation(self) -> int:
+        """``privacy.pool.CandidateSource``: bumped by every candidate or consent write."""
+        with self._transaction(write=False) as conn:
+            return pool_sql.read_generation(conn)
+
+    def load_pool(self) -> list[PoolCandidate]:
+        """``privacy.pool.CandidateSource``: candidates with given consents, no identity."""
+        with self._transaction(write=False) as conn:
+            return pool_sql.load_pool(conn)
+
+    # ------------------------------------------------------------------ processing log
+    def log_access(self, entries: Sequence[AccessRecord]) -> None:
+        """Append processing-log records, all in one transaction (OW-LOG-001)."""
+        if not entries:
+            return
+        with self._transaction(write=True) as conn:
+            insert_access_records(conn, entries)
+
+    def access_log(self, query: AccessLogQuery) -> Page[StoredAccessRecord]:
+        """One candidate's processing-log records, newest first (OW-LOG-004)."""
+        with self._transaction(write=False) as conn:
+            return select_access_log(conn, query)
+
+    def access_log_consumers(self) -> list[str]:
+        """Every consumer the processing log names."""
+        with self._transaction(write=False) as conn:
+            return consumers_in_log(conn)
+
+    # ------------------------------------------------------------------ L1 statistics
+    def placement_facts(
+        self, consumer: Consumer, *, node_id: str, arbeidsmarktregio: str | None = None
+    ) -> list[PlacementFact]:
+        """Placement outcomes a ``statistics`` consent admits ``consumer`` to count."""
+        with self._transaction(write=False) as conn:
+            return intro_sql.placement_facts(
+                conn, consumer, now=self.now(), node_id=node_id, arbeidsmarktregio=arbeidsmarktregio
+            )
 
     # ------------------------------------------------------------------ events
     def list_events(self, query: EventQuery) -> Page[StoredEvent]:
@@ -388,3 +464,182 @@ class Store:
         except (OperationalError, InterfaceError) as exc:
             raise StorageUnavailable("The database is unavailable.") from exc
         return True
+
+    # --- introductions, outcomes, events, subscriptions ---
+    # Maintained with storage/introductions.py and storage/subscriptions.py (issue: L3 and
+    # events). Introduction steps log to the processing log in their own transaction.
+    def create_introduction(
+        self, item: intro_sql.IntroductionInput, *, ttl: timedelta, trace: intro_sql.Trace
+    ) -> intro_sql.StoredIntroduction:
+        """A new pending introduction (OW-INTRO-001), logged for the candidate."""
+        with self._transaction(write=True) as conn:
+            return intro_sql.insert_introduction(
+                conn, item, new_id=new_id(), now=self.now(), ttl=ttl, trace=trace
+            )
+
+    def get_introduction(
+        self, introduction_id: str, *, requester: str | None = None
+    ) -> intro_sql.StoredIntroduction:
+        """One introduction; with ``requester``, only that member's."""
+        with self._transaction(write=False) as conn:
+            return intro_sql.fetch_introduction(conn, introduction_id, requester=requester)
+
+    def list_introductions(
+        self, query: intro_sql.IntroductionQuery
+    ) -> Page[intro_sql.StoredIntroduction]:
+        """A page of introductions, newest first, status as of now."""
+        with self._transaction(write=False) as conn:
+            return intro_sql.select_introductions(conn, query, now=self.now())
+
+    def cancel_introduction(
+        self, introduction_id: str, *, requester: str, trace: intro_sql.Trace
+    ) -> intro_sql.StoredIntroduction:
+        """pending → cancelled by the requester; anything else ``IllegalTransition``."""
+        with self._transaction(write=True) as conn:
+            return intro_sql.requester_cancels(
+                conn, introduction_id, requester=requester, now=self.now(), trace=trace
+            )
+
+    def decide_introduction(
+        self, introduction_id: str, decision: intro_sql.DecisionInput, *, trace: intro_sql.Trace
+    ) -> intro_sql.StoredIntroduction:
+        """pending → accepted | declined; anything else ``IllegalTransition``."""
+        with self._transaction(write=True) as conn:
+            return intro_sql.decide_introduction(
+                conn, introduction_id, decision, now=self.now(), trace=trace
+            )
+
+    def reveal_identity(
+        self, intro: intro_sql.StoredIntroduction, *, trace: intro_sql.Trace, operation: str
+    ) -> dict[str, Any] | None:
+        """The identity an accepted introduction reveals to its requester, read and logged in
+        one transaction (OW-INTRO-006, OW-LOG-002); None when it is not (or no longer) shown."""
+        if intro.effective_status(self.now()) != "accepted" or intro.contact is None:
+            return None
+        with self._transaction(write=True) as conn:
+            return intro_sql.reveal_identity(
+                conn, intro, now=self.now(), trace=trace, operation=operation
+            )
+
+    def settle_introductions(self, *, trace: intro_sql.Trace | None = None) -> int:
+        """Persist what time decided: expired introductions (OW-INTRO-003) and the effects of
+        expired consents (tombstones, cancellations; OW-CONSENT-007/-009), each once, with
+        events and log records. Cheap when nothing is due: an indexed read, and consents
+        are looked at once per Dutch day per process (they expire only when the date turns:
+        no consent can be given, or re-confirmed, with a validUntil in the past)."""
+        now = self.now()
+        day = now.astimezone(self._zone).date()
+        consents_due = getattr(self, "_consents_settled_on", None) != day
+        with self._transaction(write=False) as conn:
+            due = intro_sql.work_due(conn, now=now, include_consents=consents_due)
+        if due:
+            with self._transaction(write=True) as conn:
+                now = self.now()
+                trace = trace or intro_sql.Trace.new()
+                done = intro_sql.expire_due(conn, now=now, trace=trace)
+                done += intro_sql.announce_consent_expiries(conn, now=now, trace=trace)
+        else:
+            done = 0
+        if consents_due:
+            self._consents_settled_on = day
+        return done
+
+    def record_outcome(
+        self, introduction_id: str, document: dict[str, Any]
+    ) -> intro_sql.StoredOutcome:
+        """A placement outcome of an accepted introduction, one per checkpoint."""
+        with self._transaction(write=True) as conn:
+            return intro_sql.insert_outcome(
+                conn, introduction_id, document, new_id=new_id(), now=self.now()
+            )
+
+    def list_outcomes(self, query: intro_sql.OutcomeQuery) -> Page[intro_sql.StoredOutcome]:
+        """A page of one introduction's outcomes, oldest first."""
+        with self._transaction(write=False) as conn:
+            return intro_sql.select_outcomes(conn, query)
+
+    def feed_rows(self, query: sub_sql.FeedQuery) -> sub_sql.FeedRows:
+        """Raw feed rows for one member, with the consents its candidate updates depend on."""
+        with self._transaction(write=False) as conn:
+            return sub_sql.feed_rows(conn, query)
+
+    def create_subscription(self, item: sub_sql.SubscriptionInput) -> sub_sql.StoredSubscription:
+        """A new webhook subscription, delivering events recorded from now on."""
+        with self._transaction(write=True) as conn:
+            return sub_sql.insert_subscription(conn, item, new_id_=new_id(), now=self.now())
+
+    def get_subscription(
+        self, subscription_id: str, *, member: str | None
+    ) -> sub_sql.StoredSubscription:
+        """One subscription (with ``member``, only that member's)."""
+        with self._transaction(write=False) as conn:
+            return sub_sql.fetch_subscription(conn, subscription_id, member=member)
+
+    def list_subscriptions(
+        self, query: sub_sql.SubscriptionQuery
+    ) -> Page[sub_sql.StoredSubscription]:
+        """A page of one member's subscriptions, oldest first."""
+        with self._transaction(write=False) as conn:
+            return sub_sql.select_subscriptions(conn, query)
+
+    def delete_subscription(self, subscription_id: str, *, member: str) -> None:
+        """Remove a member's subscription and its deliveries."""
+        with self._transaction(write=True) as conn:
+            sub_sql.delete_subscription(conn, subscription_id, member=member)
+
+    def list_deliveries(self, query: sub_sql.DeliveryQuery) -> Page[sub_sql.StoredDelivery]:
+        """A page of one subscription's deliveries, newest first."""
+        with self._transaction(write=False) as conn:
+            return sub_sql.select_deliveries(conn, query)
+
+    def active_subscriptions(self) -> list[sub_sql.StoredSubscription]:
+        """Subscriptions still delivering."""
+        with self._transaction(write=False) as conn:
+            return sub_sql.active_subscriptions(conn)
+
+    def add_deliveries(
+        self,
+        subscription: sub_sql.StoredSubscription,
+        *,
+        new_cursor: int,
+        items: Sequence[sub_sql.NewDelivery],
+    ) -> bool:
+        """Deliveries for a subscription's next events; False when another replica won."""
+        with self._transaction(write=True) as conn:
+            return sub_sql.add_deliveries(
+                conn, subscription, new_cursor=new_cursor, items=items, now=self.now()
+            )
+
+    def claim_deliveries(
+        self, *, hold: timedelta, limit: int, now: datetime | None = None
+    ) -> list[sub_sql.ClaimedDelivery]:
+        """Deliveries due at ``now`` (default: the clock) that this worker attempts now; no
+        other replica takes them for ``hold``."""
+        at = now or self.now()
+        with self._transaction(write=False) as conn:
+            if not sub_sql.any_due(conn, now=at):
+                return []  # the common case: no write transaction every tick
+        with self._transaction(write=True) as conn:
+            return sub_sql.claim_due(conn, now=at, hold=hold, limit=limit)
+
+    def record_delivery_attempt(
+        self,
+        delivery_id: str,
+        *,
+        attempted_at: datetime,
+        response_status: int | None,
+        delivered: bool,
+        retry_at: datetime | None,
+        give_up_subscription: bool = False,
+    ) -> sub_sql.StoredDelivery:
+        """The outcome of one attempt (see ``subscriptions.record_attempt``)."""
+        with self._transaction(write=True) as conn:
+            return sub_sql.record_attempt(
+                conn,
+                delivery_id,
+                attempted_at=attempted_at,
+                response_status=response_status,
+                delivered=delivered,
+                retry_at=retry_at,
+                give_up_subscription=give_up_subscription,
+            )

@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -30,15 +31,22 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
     "UTCDateTime",
+    "access_log",
     "candidates",
+    "consent_expiries",
     "consents",
+    "deliveries",
     "events",
     "instrument_gemeenten",
     "instruments",
+    "introductions",
     "metadata",
     "opportunities",
     "opportunity_instruments",
     "opportunity_skills",
+    "placement_outcomes",
+    "pool_state",
+    "subscriptions",
     "used_assertions",
 ]
 
@@ -246,4 +254,144 @@ used_assertions = Table(
     Column("jti", String(), primary_key=True),
     Column("expires_at", UTCDateTime, nullable=False),
     Index(None, "expires_at"),
+)
+
+# ---------------------------------------------------------------------------- L2 views (0002)
+# One row: a number bumped in the same transaction as every candidate or consent write. The
+# per-consumer views (privacy.pool.PoolCache) are cached per generation, so every replica
+# sharing the database sees a withdrawal before its next card (OW-CONSENT-006).
+pool_state = Table(
+    "pool_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False),
+)
+
+# The processing log in the shape of Logboek Dataverwerkingen (OW-LOG-001..005): append-only;
+# ``candidate_id`` is the internal id and never leaves the publication API. No foreign key:
+# the records outlive an erased candidate for the custodian's retention period.
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("time", UTCDateTime, nullable=False),
+    Column("consumer", String(63), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("trace_id", String(32), nullable=False),
+    Column("span_id", String(16), nullable=False),
+    Column("activity_id", String(200)),
+    Column("candidate_id", _ID, nullable=False),
+    Index(None, "candidate_id", "time"),
+)
+
+
+# ---------------------------------------------------------------------------- L3 and events
+# Introductions, placement outcomes, webhook subscriptions and their deliveries (revision 0003).
+
+introductions = Table(
+    "introductions",
+    metadata,
+    Column("created_seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("id", _ID, nullable=False, unique=True),
+    # pending | accepted | declined | cancelled | expired ("expired" is also computed at read
+    # time from expires_at and persisted lazily).
+    Column("status", String(16), nullable=False),
+    Column("requester", String(63), nullable=False),
+    # The requester's organisation type when it asked: whether a consent still covers it.
+    Column("requester_type", _CODE, nullable=False),
+    Column("requester_role", String(16), nullable=False),
+    Column("contact_person", _json(), nullable=False),
+    Column("opportunity_type", String(16), nullable=False),
+    Column("opportunity_id", _ID, nullable=False),
+    Column("opportunity_node", String(63)),
+    # Not a foreign key: an erased candidate's introductions stay (cancelled) for the requester.
+    Column("candidate_id", _ID, nullable=False),
+    # The pseudonym the requester used (its own; no other consumer's).
+    Column("pseudonym", String(22), nullable=False),
+    Column("message", String(), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    # The candidate's consent to this one introduction (collectionMethod, noticeVersion, evidence).
+    Column("decision_consent", _json()),
+    # The contact channel the candidate chose on acceptance (cleared on erasure).
+    Column("contact", _json()),
+    Index(None, "requester", "created_seq"),
+    Index(None, "candidate_id", "status"),
+    Index(None, "status", "expires_at"),
+)
+
+placement_outcomes = Table(
+    "placement_outcomes",
+    metadata,
+    Column("created_seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("id", _ID, nullable=False, unique=True),
+    Column(
+        "introduction_id",
+        _ID,
+        ForeignKey("introductions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("checkpoint", String(16), nullable=False),
+    Column("outcome", _CODE, nullable=False),
+    Column("document", _json(), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("introduction_id", "checkpoint"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("created_seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("id", _ID, nullable=False, unique=True),
+    Column("member", String(63), nullable=False),
+    # The member's organisation type when it subscribed: which candidate events it may get.
+    Column("member_type", _CODE, nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("types", _json(), nullable=False),
+    # Needed in clear to sign deliveries; never returned, logged or put in an event.
+    Column("secret", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # active | failed
+    Column("created_at", UTCDateTime, nullable=False),
+    # The last event sequence number already turned into deliveries for this subscription.
+    Column("event_cursor", BigInteger, nullable=False),
+    Index(None, "member", "created_seq"),
+    Index(None, "status"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("created_seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("id", _ID, nullable=False, unique=True),
+    Column(
+        "subscription_id",
+        _ID,
+        ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    # The exact bytes sent (UTF-8 JSON of one CloudEvent), the same on every attempt.
+    Column("body", String(), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("last_response_status", Integer),
+    Column("last_attempt_at", UTCDateTime),
+    # Also the claim: a worker moves it forward before sending, so no other replica sends too.
+    Column("next_attempt_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "subscription_id", "created_seq"),
+)
+
+# Consents whose expiry has been announced (tombstones, cancelled introductions): expiry
+# happens by date, without a write, so a sweep records it once.
+consent_expiries = Table(
+    "consent_expiries",
+    metadata,
+    Column("consent_id", _ID, primary_key=True),
+    Column("announced_at", UTCDateTime, nullable=False),
 )
