@@ -122,6 +122,7 @@ def write_federation(
     Private keys go to ``root/keys/<id>.jwk.json`` (mode 0600); the operator's public key —
     the key every node and client pins — to ``root/operator.jwks.json``.
     """
+    root = root.resolve()  # configs must work from any working directory
     root.mkdir(parents=True, exist_ok=True)
     keys_dir = root / "keys"
     keys_dir.mkdir(exist_ok=True)
