@@ -1,8 +1,9 @@
 """The ``openwerk`` Typer app: the consumer commands plus whatever plugins register.
 
-``build_app`` takes its collaborators as arguments — the ``ClientFactory`` the commands use
-and the entry points to load — so tests build an app against a fake node and fake plugins
-without patching module globals. ``main`` is the console script: the installed defaults.
+``build_app`` takes its collaborators as arguments — the ``ClientFactory`` the commands use,
+the ``FederatedFactory`` of directory mode and the entry points to load — so tests build an
+app against fake nodes and fake plugins without patching module globals. ``main`` is the
+console script: the installed defaults.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Annotated
 import typer
 
 from openwerk._client import Client
+from openwerk._federation_sync import SyncFederatedClient
 from openwerk._transport import sdk_version
-from openwerk.cli._consumer import ClientFactory, register_consumer_commands
+from openwerk.cli._consumer import ClientFactory, FederatedFactory, register_consumer_commands
 from openwerk.cli._plugins import load_plugins
 
-__all__ = ["ClientFactory", "build_app", "main"]
+__all__ = ["ClientFactory", "FederatedFactory", "build_app", "main"]
 
 
 def _version(value: bool) -> None:
@@ -33,9 +35,14 @@ def _version(value: bool) -> None:
 def build_app(
     *,
     client_factory: ClientFactory = Client,
+    federated_factory: FederatedFactory = SyncFederatedClient,
     plugins: Iterable[metadata.EntryPoint] | None = None,
 ) -> typer.Typer:
-    """The CLI app; ``plugins`` defaults to the installed ``openwerk.cli`` entry points."""
+    """The CLI app; ``plugins`` defaults to the installed ``openwerk.cli`` entry points.
+
+    ``federated_factory`` makes the ``SyncFederatedClient`` of ``--directory`` mode (tests
+    give one with a ``transport_factory`` per node).
+    """
     app = typer.Typer(
         name="openwerk",
         help="Open Werk: query a node of the federation; plugins add serve, demo, keys ...",
@@ -55,7 +62,7 @@ def build_app(
     ) -> None:
         """Open Werk command line."""
 
-    register_consumer_commands(app, client_factory)
+    register_consumer_commands(app, client_factory, federated_factory)
     load_plugins(app, plugins)
     return app
 
