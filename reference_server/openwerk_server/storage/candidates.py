@@ -27,6 +27,7 @@ from openwerk_server.storage.records import (
     StoredConsent,
     rfc3339,
 )
+from openwerk_server.storage.rows import one_row
 from openwerk_server.storage.tables import candidates, consents
 
 
@@ -77,12 +78,8 @@ def fetch_candidate(
 ) -> StoredCandidate:
     """One candidate record; ``NotFound`` if there is none."""
     stmt = select(candidates).where(candidates.c.id == candidate_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"No candidate {candidate_id!r} at this node.")
-    return _candidate(row)
+    missing = f"No candidate {candidate_id!r} at this node."
+    return _candidate(one_row(conn, stmt, missing=missing, for_update=for_update))
 
 
 def replace_candidate(

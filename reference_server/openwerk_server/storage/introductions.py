@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, insert, or_, select, update
 
-from openwerk_server.errors import Conflict, IllegalTransition, NotFound
+from openwerk_server.errors import Conflict, IllegalTransition
 from openwerk_server.privacy.consent import ConsentRecord, Consumer, coverage
 from openwerk_server.storage.access_log import AccessRecord, insert_access_records
 from openwerk_server.storage.audience import (
@@ -34,6 +34,7 @@ from openwerk_server.storage.audience import (
 from openwerk_server.storage.events import record_event
 from openwerk_server.storage.queries import Key, Page
 from openwerk_server.storage.records import rfc3339
+from openwerk_server.storage.rows import one_row
 from openwerk_server.storage.tables import (
     candidates,
     consent_expiries,
@@ -379,12 +380,8 @@ def fetch_introduction(
     stmt = select(introductions).where(c.id == introduction_id)
     if requester is not None:
         stmt = stmt.where(c.requester == requester)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"No introduction {introduction_id!r} at this node.")
-    return _introduction(row)
+    missing = f"No introduction {introduction_id!r} at this node."
+    return _introduction(one_row(conn, stmt, missing=missing, for_update=for_update))
 
 
 def select_introductions(

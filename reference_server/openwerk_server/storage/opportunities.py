@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Row, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from openwerk_server.errors import Conflict, IllegalTransition, InvalidInput, InvalidParam, NotFound
+from openwerk_server.errors import Conflict, IllegalTransition, InvalidInput, InvalidParam
 from openwerk_server.storage.queries import (
     InstrumentInput,
     InstrumentQuery,
@@ -28,6 +28,7 @@ from openwerk_server.storage.records import (
     StoredInstrument,
     StoredOpportunity,
 )
+from openwerk_server.storage.rows import one_row
 from openwerk_server.storage.tables import (
     instrument_gemeenten,
     instruments,
@@ -141,12 +142,8 @@ def fetch_opportunity(
     stmt = select(opportunities).where(
         opportunities.c.id == opportunity_id, opportunities.c.resource == resource
     )
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"No {_LABELS[resource]} {opportunity_id!r} at this node.")
-    return _opportunity(row)
+    missing = f"No {_LABELS[resource]} {opportunity_id!r} at this node."
+    return _opportunity(one_row(conn, stmt, missing=missing, for_update=for_update))
 
 
 def replace_opportunity(
@@ -283,12 +280,8 @@ def fetch_instrument(
 ) -> StoredInstrument:
     """One instrument; ``NotFound`` if there is none."""
     stmt = select(instruments).where(instruments.c.id == instrument_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"No instrument {instrument_id!r} at this node.")
-    return _instrument(row)
+    missing = f"No instrument {instrument_id!r} at this node."
+    return _instrument(one_row(conn, stmt, missing=missing, for_update=for_update))
 
 
 def replace_instrument(

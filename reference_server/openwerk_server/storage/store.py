@@ -163,7 +163,7 @@ class Store:
             stored = opp_sql.insert_opportunity(
                 conn, item, new_id=new_id(), publisher=publisher, now=now
             )
-            self._opportunity_event(conn, stored, "published", now)
+            self._publication_event(conn, stored, "published", now)
             return stored
 
     def replace_opportunity(self, opportunity_id: str, item: OpportunityInput) -> StoredOpportunity:
@@ -171,7 +171,7 @@ class Store:
         with self._transaction(write=True) as conn:
             now = self.now()
             stored = opp_sql.replace_opportunity(conn, opportunity_id, item, now=now)
-            self._opportunity_event(conn, stored, "updated", now)
+            self._publication_event(conn, stored, "updated", now)
             return stored
 
     def close_opportunity(self, resource: Resource, opportunity_id: str) -> StoredOpportunity:
@@ -179,7 +179,7 @@ class Store:
         with self._transaction(write=True) as conn:
             now = self.now()
             stored = opp_sql.close_opportunity(conn, resource, opportunity_id, now=now)
-            self._opportunity_event(conn, stored, "closed", now)
+            self._publication_event(conn, stored, "closed", now)
             return stored
 
     def get_opportunity(self, resource: Resource, opportunity_id: str) -> StoredOpportunity:
@@ -193,12 +193,17 @@ class Store:
             return opp_sql.select_opportunities(conn, query)
 
     @staticmethod
-    def _opportunity_event(
-        conn: Connection, stored: StoredOpportunity, action: str, now: datetime
+    def _publication_event(
+        conn: Connection,
+        stored: StoredOpportunity | StoredInstrument,
+        action: str,
+        now: datetime,
     ) -> None:
+        """The L0 change event of a vacancy, task offer or instrument (same transaction)."""
+        resource = stored.resource if isinstance(stored, StoredOpportunity) else "instrument"
         record_event(
             conn,
-            resource=stored.resource,
+            resource=resource,
             action=action,
             resource_id=stored.id,
             time=now,
@@ -213,7 +218,7 @@ class Store:
             stored = opp_sql.insert_instrument(
                 conn, item, new_id=new_id(), publisher=publisher, now=now
             )
-            self._instrument_event(conn, stored, "published", now)
+            self._publication_event(conn, stored, "published", now)
             return stored
 
     def replace_instrument(self, instrument_id: str, item: InstrumentInput) -> StoredInstrument:
@@ -221,7 +226,7 @@ class Store:
         with self._transaction(write=True) as conn:
             now = self.now()
             stored = opp_sql.replace_instrument(conn, instrument_id, item, now=now)
-            self._instrument_event(conn, stored, "updated", now)
+            self._publication_event(conn, stored, "updated", now)
             return stored
 
     def close_instrument(self, instrument_id: str) -> StoredInstrument:
@@ -229,7 +234,7 @@ class Store:
         with self._transaction(write=True) as conn:
             now = self.now()
             stored = opp_sql.close_instrument(conn, instrument_id, now=now)
-            self._instrument_event(conn, stored, "closed", now)
+            self._publication_event(conn, stored, "closed", now)
             return stored
 
     def get_instrument(self, instrument_id: str) -> StoredInstrument:
@@ -241,19 +246,6 @@ class Store:
         """A page of instruments matching every filter."""
         with self._transaction(write=False) as conn:
             return opp_sql.select_instruments(conn, query)
-
-    @staticmethod
-    def _instrument_event(
-        conn: Connection, stored: StoredInstrument, action: str, now: datetime
-    ) -> None:
-        record_event(
-            conn,
-            resource="instrument",
-            action=action,
-            resource_id=stored.id,
-            time=now,
-            data={"id": stored.id, "status": stored.status},
-        )
 
     # ------------------------------------------------------------------ candidates
     def create_candidate(self, item: CandidateInput) -> StoredCandidate:

@@ -28,6 +28,7 @@ from openwerk_server.storage.audience import candidate_consents
 from openwerk_server.storage.ids import new_id
 from openwerk_server.storage.queries import Key, Page
 from openwerk_server.storage.records import StoredEvent, rfc3339
+from openwerk_server.storage.rows import one_row
 from openwerk_server.storage.tables import deliveries, events, subscriptions
 
 __all__ = [
@@ -294,10 +295,8 @@ def fetch_subscription(
     stmt = select(subscriptions).where(c.id == subscription_id)
     if member is not None:
         stmt = stmt.where(c.member == member)
-    row = conn.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"No subscription {subscription_id!r} at this node.")
-    return _subscription(row)
+    missing = f"No subscription {subscription_id!r} at this node."
+    return _subscription(one_row(conn, stmt, missing=missing))
 
 
 def select_subscriptions(conn: Connection, query: SubscriptionQuery) -> Page[StoredSubscription]:
