@@ -20,22 +20,15 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
-from openwerk.assertions import ClientCredentials
-from openwerk.keys import load_private_key
+from harness import consumer_headers, free_port, percentile, seed, serve_in_thread
 from openwerk_server.app import create_app
 from openwerk_server.sandbox import write_sandbox
 from openwerk_server.settings import NodeSettings
@@ -46,50 +39,16 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", "60"))
 TARGET_P95_MS = 50.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _seed(database: Path) -> float:
-    openwerk = Path(sys.executable).with_name("openwerk")
-    command = [
-        str(openwerk), "seed", "--database", f"sqlite:///{database}",
-        "--node-id", "sandbox-node", "--region", "AM13",
-        "--candidates", str(CANDIDATES), "--opportunities", "200", "--seed", "2026", "--json",
-    ]  # fmt: skip
-    print("$", shlex.join(command), flush=True)
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, text=True)
-    return time.perf_counter() - start
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="openwerk-bench-match-") as folder:
         root = Path(folder)
-        port = _free_port()
+        port = free_port()
         sandbox = write_sandbox(root, port=port)
-        database = root / "sandbox-node.db"
-        seed_seconds = _seed(database)
-        settings = NodeSettings.from_file(sandbox.node_config, database_url=f"sqlite:///{database}")
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        try:
+        database = f"sqlite:///{root / 'sandbox-node.db'}"
+        seed_seconds, _ = seed(database, candidates=CANDIDATES)
+        settings = NodeSettings.from_file(sandbox.node_config, database_url=database)
+        with serve_in_thread(create_app(settings), port):
             figures = _measure(sandbox.base_url, sandbox.federation.keys["consumer-a"])
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
     figures["seed_seconds"] = round(seed_seconds, 1)
     verdict = "within" if figures["p95_ms"] <= TARGET_P95_MS else "OVER"
     print(
@@ -103,12 +62,8 @@ def main() -> None:
 
 
 def _measure(base_url: str, key_path: Path) -> dict[str, Any]:
-    credentials = ClientCredentials(
-        "consumer-a", load_private_key(key_path), f"{base_url}/oauth/token"
-    )
+    headers = consumer_headers(base_url, "consumer-a", key_path)
     with httpx.Client(base_url=base_url, timeout=120) as http:
-        token = http.post("/oauth/token", data=credentials.token_request()).json()
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
         vacancies = http.get("/vacancies", params={"limit": 100}).json()["items"]
         start = time.perf_counter()
         cold = http.post(
@@ -149,7 +104,7 @@ def _measure(base_url: str, key_path: Path) -> dict[str, Any]:
         "cards": len(cards),
         "requests": REQUESTS,
         "p50_ms": round(p50, 1),
-        "p95_ms": round(_percentile(timings, 0.95), 1),
+        "p95_ms": round(percentile(timings, 0.95), 1),
         "baseline_ms": round(baseline_ms, 1),
         "ratio": round(p50 / baseline_ms, 3),
         "cold_ms": round(cold_ms, 1),
