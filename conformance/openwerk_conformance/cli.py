@@ -20,6 +20,7 @@ from openwerk_conformance.attestation import (
 )
 from openwerk_conformance.config import ROLES, ClientConfig, ConfigError, RunConfig, load_config
 from openwerk_conformance.coverage import compute_coverage
+from openwerk_conformance.federation import load_setup, prepare
 from openwerk_conformance.oauth import ClientCredentials, load_private_key
 from openwerk_conformance.registry import all_checks
 from openwerk_conformance.reports import write_reports
@@ -131,6 +132,10 @@ def run_command(
         int, typer.Option(help="How long the attestation holds.", min=1)
     ] = DEFAULT_VALIDITY_DAYS,
     timeout: Annotated[float, typer.Option(help="HTTP timeout in seconds.")] = 30.0,
+    federation: Annotated[
+        Path | None,
+        typer.Option(help="A DIR from 'federation prepare': serve its providers (gateways)."),
+    ] = None,
 ) -> None:
     """Run the suite against the node at BASE_URL."""
     console = Console(stderr=True)
@@ -148,6 +153,8 @@ def run_command(
             },
         )
         signing_key = load_private_key(attestation_key) if attestation_key else None
+        if federation is not None:
+            load_setup(federation)
     except (ConfigError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
@@ -162,6 +169,7 @@ def run_command(
         preloaded=preloaded,
         schemathesis_examples=schemathesis_examples,
         timeout=timeout,
+        federation_dir=federation,
     )
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -250,6 +258,28 @@ def checks_command() -> None:
             check.title,
         )
     console.print(table)
+
+
+federation_app = typer.Typer(
+    help="The suite as a federation, for testing a gateway (spec/docs/federation.md).",
+    no_args_is_help=True,
+)
+app.add_typer(federation_app, name="federation")
+
+
+@federation_app.command("prepare")
+def federation_prepare_command(
+    directory: Annotated[Path, typer.Argument(help="Where to write the setup (created).")],
+    gateway_url: Annotated[
+        str, typer.Option(help="The gateway's base URL, ending in /v1, as it will serve.")
+    ],
+    gateway_id: Annotated[
+        str, typer.Option(help="The gateway's member id in the directory.")
+    ] = "conformance-gateway",
+) -> None:
+    """Write an operator key, a signed directory and the gateway's key to DIRECTORY."""
+    setup = prepare(directory, gateway_url, gateway_id=gateway_id)
+    typer.echo((setup.root / "README.txt").read_text(encoding="utf-8"))
 
 
 def main() -> None:

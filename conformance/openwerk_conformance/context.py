@@ -18,12 +18,14 @@ from urllib.parse import urljoin
 
 import httpx
 
+from openwerk_conformance.federation.providers import ProviderSet
 from openwerk_conformance.oauth import ClientCredentials, make_assertion, token_form
 from openwerk_conformance.results import Excerpt
 from openwerk_spec.classes import ConformanceClass
 
 __all__ = [
     "BODY_EXCERPT_CHARS",
+    "CandidateFixture",
     "Exchange",
     "Fixture",
     "NodeUnreachable",
@@ -141,6 +143,18 @@ class Fixture:
     node_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class CandidateFixture:
+    """One fixture candidate as it lives at the node: its record id and its consent ids."""
+
+    key: str
+    #: The ``CandidateRecordInput`` as loaded (dates shifted).
+    document: dict[str, Any]
+    node_id: str
+    #: The node's id of each consent, in the dataset's order.
+    consent_ids: tuple[str, ...] = ()
+
+
 @dataclass
 class _CachedToken:
     value: str
@@ -162,6 +176,12 @@ class RunContext:
     fixtures: dict[str, Fixture] = field(default_factory=dict)
     #: Why fixtures are unavailable, when they are.
     fixture_problem: str | None = None
+    #: Fixture candidate key → its record and consents at the node (candidate_fixtures.py).
+    candidates: dict[str, CandidateFixture] = field(default_factory=dict)
+    #: Why the fixture candidates are unavailable, when they are.
+    candidate_problem: str | None = None
+    #: The suite's provider nodes, when run with ``--federation DIR`` (checks/federation.py).
+    federation: ProviderSet | None = None
     declared_classes: tuple[ConformanceClass, ...] = ()
     selected_classes: tuple[ConformanceClass, ...] = ()
     _landing: Any = None

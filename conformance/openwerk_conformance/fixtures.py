@@ -11,6 +11,10 @@ Dates are shifted to the day of the run first, as the dataset's README prescribe
 are written for 2026-11-01; a consent or vacancy cannot be posted in the past). Loading is
 idempotent: an item whose ``externalReference`` the node already serves is reused, not
 published twice, so the suite can run again against the same node.
+
+When the candidates or statistics class is selected, the same step also loads the 72 fixture
+candidates with their consents and withdrawals (``candidate_fixtures.py``); its outcome is
+part of ``SETUP-001``.
 """
 
 from __future__ import annotations
@@ -187,9 +191,28 @@ class _Served:
         return best
 
 
+def _with_candidates(ctx: RunContext, status: Status, message: str) -> tuple[Status, str]:
+    """Load the fixture candidates too when a selected class needs them, and say how it went.
+
+    Only the candidates and statistics checks use them, and loading 72 identified records is
+    not something to do to a node for an opportunities-only run.
+    """
+    # Imported here: candidate_fixtures builds on this module's shift_dates.
+    from openwerk_conformance.candidate_fixtures import CANDIDATE_CLASSES, setup_candidates
+
+    if not any(c in ctx.selected_classes for c in CANDIDATE_CLASSES):
+        ctx.candidate_problem = "no selected check needs the fixture candidates"
+        return status, message
+    ok, summary = setup_candidates(ctx, datetime.now(UTC).date())
+    if not ok and status in (Status.PASS, Status.SKIP):
+        status = Status.FAIL
+    return status, f"{message}\ncandidates: {summary}"
+
+
 def _setup_result(
     ctx: RunContext, status: Status, message: str, t0: float, *, preloaded: bool
 ) -> CheckResult:
+    status, message = _with_candidates(ctx, status, message)
     exchanges = ctx.take_exchanges()
     return CheckResult(
         check_id=SETUP_ID,

@@ -44,6 +44,12 @@ CHECK_MODULES: Final[tuple[str, ...]] = (
     "openwerk_conformance.checks.pagination",
     "openwerk_conformance.checks.opportunities",
     "openwerk_conformance.checks.publication",
+    "openwerk_conformance.checks.candidates",
+    "openwerk_conformance.checks.statistics",
+    "openwerk_conformance.checks.matching",
+    "openwerk_conformance.checks.introductions",
+    "openwerk_conformance.checks.events",
+    "openwerk_conformance.checks.federation",
 )
 
 #: The ``needs`` entry of a check that works on the loaded fixture dataset.

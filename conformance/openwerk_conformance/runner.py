@@ -8,6 +8,7 @@ phase, and last the checks that sweep the whole run's traffic.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,8 @@ import httpx
 
 from openwerk_conformance import suite_version
 from openwerk_conformance.context import NodeUnreachable, RunContext, TokenUnavailable
+from openwerk_conformance.federation import load_setup, serve_providers
+from openwerk_conformance.federation.setup import CONSUMER_ROLE
 from openwerk_conformance.fixtures import setup_fixtures
 from openwerk_conformance.oauth import ClientCredentials
 from openwerk_conformance.registry import FIXTURES, Check, Outcome, all_checks
@@ -54,6 +57,8 @@ class RunOptions:
     checks: Sequence[Check] | None = None
     #: Another fixture dataset than spec/v1/fixtures (tests).
     fixtures_dir: Path | None = None
+    #: A directory written by ``federation prepare``: serve its providers during the run.
+    federation_dir: Path | None = None
 
 
 def declared_classes(ctx: RunContext) -> tuple[ConformanceClass, ...]:
@@ -164,7 +169,7 @@ def run(
         if on_result is not None:
             on_result(result)
 
-    with http:
+    with http, contextlib.ExitStack() as stack:
         ctx = RunContext(
             base_url=options.base_url,
             http=http,
@@ -173,6 +178,10 @@ def run(
             preloaded=options.preloaded,
             fixtures_dir=options.fixtures_dir,
         )
+        if options.federation_dir is not None:
+            setup = load_setup(options.federation_dir)
+            ctx.federation = stack.enter_context(serve_providers(setup))
+            ctx.credentials = {**ctx.credentials, CONSUMER_ROLE: setup.consumer()}
         ctx.declared_classes = declared_classes(ctx)
         selected = list(options.classes) or list(ctx.declared_classes)
         if ConformanceClass.CORE not in selected:

@@ -21,6 +21,7 @@ from typing import Any, cast
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from openwerk_server.errors import InvalidParam, MalformedBody, UnsupportedMediaType
+from openwerk_server.schema_precheck import Check, compile_check
 from openwerk_spec.codelists import codes
 from openwerk_spec.openapi import code_list_bindings, load_openapi, operation, validator
 
@@ -211,8 +212,17 @@ def body_validator(schema_name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
+@functools.cache
+def _precheck(schema_name: str) -> Check | None:
+    schema = body_validator(schema_name).schema
+    return compile_check(schema) if isinstance(schema, Mapping) else None
+
+
 def schema_problems(schema_name: str, instance: Any, *, prefix: str = "body") -> list[InvalidParam]:
     """Every violation of component schema ``schema_name`` by ``instance``, de-duplicated."""
+    precheck = _precheck(schema_name)
+    if precheck is not None and precheck(instance):  # conforms: nothing to name (fast path)
+        return []
     found: dict[tuple[str, str], InvalidParam] = {}
     errors = sorted(
         body_validator(schema_name).iter_errors(instance),

@@ -136,10 +136,17 @@ def card_score(score: float) -> Decimal:
 def merge_match_cards(
     answers: Mapping[str, Sequence[MatchCard]], limit: int
 ) -> list[FederatedMatchCard]:
-    """The best ``limit`` cards of all ``answers`` (node id → its cards) in merge order."""
-    cards = [_with_node(card, node) for node, items in answers.items() for card in items]
-    cards.sort(key=lambda c: merge_key(card_score(c.score), c.node, c.candidate.id))
-    return cards[:limit]
+    """The best ``limit`` cards of all ``answers`` (node id → its cards) in merge order.
+
+    Ranked first, wrapped after: each node sends ``limit`` cards so the merge is exact, but
+    only ``limit`` of the nodes × ``limit`` survive, and building a card costs more than
+    ranking it (30 nodes: 600 cards ranked, 20 built).
+    """
+    ranked = sorted(
+        ((node, card) for node, items in answers.items() for card in items),
+        key=lambda pair: merge_key(card_score(pair[1].score), pair[0], pair[1].candidate.id),
+    )
+    return [_with_node(card, node) for node, card in ranked[:limit]]
 
 
 def _with_node(card: MatchCard, node: str) -> FederatedMatchCard:

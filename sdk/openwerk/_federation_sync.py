@@ -75,7 +75,17 @@ class SyncFederatedClient:
         return f"Sync{self.federated!r}"
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self._runner.run(coroutine)
+        # The answer leaves the loop through ``box``, not as the task's result: in the main
+        # thread ``Runner.run`` restores its SIGINT handler afterwards, and ``signal.signal``
+        # formats the old handler (a partial naming the finished task) with ``repr`` — which
+        # would render the whole answer, every card, on every call (~13 ms for 20 cards).
+        box: list[T] = []
+
+        async def keep() -> None:
+            box.append(await coroutine)
+
+        self._runner.run(keep())
+        return box[0]
 
     # -------------------------------------------------------------- lifecycle
 

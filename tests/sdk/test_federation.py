@@ -32,6 +32,7 @@ from openwerk import (
     ConformanceClass,
     FederatedClient,
     FederatedMatchCard,
+    FederatedMatchResult,
     FederatedPage,
     MatchCard,
     NodeStatus,
@@ -792,6 +793,29 @@ def test_the_sync_client_runs_its_own_loop_and_keeps_tokens_between_calls() -> N
     assert page.next_cursor is None
     assert all(len(n.assertions) == 1 for n in nodes)
     assert len(seen) == 9
+
+
+def test_the_sync_client_never_renders_its_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``asyncio.Runner.run`` reprs its finished task (so its result) when it restores the
+    SIGINT handler in the main thread; an answer of many cards must not be rendered per call."""
+    nodes = three_healthy_nodes()
+    by_id = {n.id: n for n in nodes}
+    rendered: list[str] = []
+
+    def counting_repr(self: object) -> str:
+        rendered.append(type(self).__name__)
+        return "<result>"
+
+    monkeypatch.setattr(FederatedMatchResult, "__repr__", counting_repr)
+    with SyncFederatedClient(
+        directory_for(*nodes),
+        client_id=CLIENT_ID,
+        private_key=CLIENT_KEY,
+        transport_factory=lambda m: httpx.MockTransport(by_id[m.id]),
+    ) as fed:
+        result = fed.match(opportunity=CRITERIA)
+    assert len(result.items) == len(expected_three_nodes())
+    assert rendered == []
 
 
 # --------------------------------------------------------------------------- merge properties

@@ -9,8 +9,9 @@ nothing here knows about HTTP.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from openwerk_server.storage.access_log import (
     select_access_log,
 )
 from openwerk_server.storage.engine import WRITE_OPTION, create_node_engine
-from openwerk_server.storage.events import record_event, select_events
+from openwerk_server.storage.events import record_event, record_resource_events, select_events
 from openwerk_server.storage.ids import new_id
 from openwerk_server.storage.introductions import PlacementFact
 from openwerk_server.storage.queries import (
@@ -92,6 +93,10 @@ class Store:
         self._engine = engine
         self._clock = clock
         self._zone = _local_zone()
+        # SQLite has one writer at a time anyway; queueing this process's writers here
+        # instead of in SQLite's busy handler (which polls and gives up after busy_timeout)
+        # keeps concurrent batch posts from failing with 503 on a loaded machine.
+        self._sqlite_writer = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock = utc_now, **engine_options: Any) -> Store:
@@ -143,8 +148,9 @@ class Store:
     # ------------------------------------------------------------------ transactions
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        queue = self._sqlite_writer if write and self._sqlite_writer else nullcontext()
         try:
-            with self._engine.connect() as conn:
+            with queue, self._engine.connect() as conn:
                 if write:
                     conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
@@ -273,9 +279,13 @@ class Store:
                 results.append(BatchResult(candidate_id, item.candidate.external_reference, ids))
             cand_sql.insert_candidates(conn, rows, now=now)
             cand_sql.insert_consents(conn, consent_rows, now=now)
-            for result in results:
-                if result.consent_ids:
-                    self._candidate_event(conn, result.candidate_id, "updated", now)
+            record_resource_events(
+                conn,
+                resource="candidate",
+                action="updated",
+                resource_ids=[r.candidate_id for r in results if r.consent_ids],
+                time=now,
+            )
             return results
 
     def get_candidate(self, candidate_id: str) -> StoredCandidate:
