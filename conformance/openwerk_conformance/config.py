@@ -24,10 +24,12 @@ from typing import Any
 
 from openwerk_conformance.oauth import ClientCredentials, load_private_key
 
-__all__ = ["ROLES", "ClientConfig", "ConfigError", "RunConfig", "load_config"]
+__all__ = ["OPTIONAL_ROLES", "ROLES", "ClientConfig", "ConfigError", "RunConfig", "load_config"]
 
 #: The identities a full run acts as.
 ROLES: tuple[str, ...] = ("publisher", "consumer-a", "consumer-b")
+#: Identities a run can use when given; without them their checks skip with a reason.
+OPTIONAL_ROLES: tuple[str, ...] = ("gateway",)
 
 
 class ConfigError(ValueError):
@@ -80,8 +82,9 @@ def load_config(path: Path) -> RunConfig:
     clients: dict[str, ClientConfig] = {}
     for role, table in clients_table.items():
         where = f"{path} [clients.{role}]"
-        if role not in ROLES:
-            raise ConfigError(f"{where}: unknown client role (expected one of {', '.join(ROLES)})")
+        if role not in (*ROLES, *OPTIONAL_ROLES):
+            known = ", ".join((*ROLES, *OPTIONAL_ROLES))
+            raise ConfigError(f"{where}: unknown client role (expected one of {known})")
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: must be a table")
         client_id = _text(table, "client_id", where)

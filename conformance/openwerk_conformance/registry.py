@@ -54,7 +54,7 @@ CHECK_MODULES: Final[tuple[str, ...]] = (
 
 #: The ``needs`` entry of a check that works on the loaded fixture dataset.
 FIXTURES: Final = "fixtures"
-_ROLES: Final = frozenset({"publisher", "consumer-a", "consumer-b"})
+_ROLES: Final = frozenset({"publisher", "consumer-a", "consumer-b", "gateway"})
 
 
 @dataclass(frozen=True, slots=True)

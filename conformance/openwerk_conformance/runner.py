@@ -33,7 +33,7 @@ __all__ = ["RunOptions", "declared_classes", "run", "run_check"]
 
 #: Reports show at most this many exchanges per result (the last ones, which prove the point).
 MAX_EXCHANGES_PER_RESULT = 12
-_ROLES = ("publisher", "consumer-a", "consumer-b")
+_ROLES = ("publisher", "consumer-a", "consumer-b", "gateway")
 
 ProgressCallback = Callable[[CheckResult], None]
 

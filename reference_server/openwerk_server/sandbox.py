@@ -183,7 +183,7 @@ def write_federation(
 
 
 def write_sandbox(root: Path, *, host: str = "127.0.0.1", port: int = 8000) -> SandboxFiles:
-    """One node with a publisher and two consumers: what ``openwerk-conformance`` needs.
+    """One node with a publisher, two consumers and a gateway: what ``openwerk-conformance`` needs.
 
     The consumers' organisation types (a platform and an employer) are the ones the
     conformance dataset's consents name, so scoped consents show their effect.
@@ -203,11 +203,17 @@ def write_sandbox(root: Path, *, host: str = "127.0.0.1", port: int = 8000) -> S
         ),
         ClientSpec("consumer-a", "Matching platform A", "platform", ("consumer",)),
         ClientSpec("consumer-b", "Werkgever B", "werkgever", ("consumer",)),
+        # A gateway identity of a gemeente, so the suite can show that a node admits gateways
+        # only under any-member consents (OW-FED-014), even where the type would match.
+        ClientSpec("gateway", "Regional gateway (suite identity)", "gemeente", ("gateway",)),
     ]
     files = write_federation(root, operator="sandbox-operator", nodes=[node], clients=clients)
     node_config = root / "node.toml"
     files.node_configs[node.id].replace(node_config)
     files.node_configs[node.id] = node_config
+    with node_config.open("a", encoding="utf-8") as config:
+        # The sandbox is a test bed: the suite's webhook receiver listens on loopback.
+        config.write("webhook_allow_loopback = true\n")
     conformance = root / "conformance.toml"
     lines = [
         "# Credentials for `openwerk-conformance run --config` against the sandbox node.",

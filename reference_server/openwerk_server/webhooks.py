@@ -7,7 +7,10 @@ Each tick of the worker (an asyncio task of the app, ``webhook_worker_interval_s
 2. ``fan_out``: for every active subscription, the events after its cursor are rendered for
    its member exactly as the member's feed shows them (``feed.FeedRenderer``), filtered on
    the subscription's types, and stored as deliveries together with the new cursor;
-3. ``deliver_due``: due deliveries are claimed in the database and POSTed.
+3. ``dispatch_due``: due deliveries are claimed in the database and POSTed from a pool of
+   ``MAX_IN_FLIGHT`` threads without the tick waiting for the answers, so a receiver that
+   hangs until the timeout delays nobody else's deliveries (``deliver_due`` is the same,
+   waiting for every answer: tests and one-shot runs).
 
 Everything is state in the shared database (see ``storage.subscriptions``), so any number
 of replicas may run the worker. A delivery is one CloudEvent in structured mode
@@ -31,7 +34,7 @@ import hmac
 import logging
 import random
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -57,6 +60,9 @@ logger = logging.getLogger("openwerk_server.webhooks")
 CONTENT_TYPE = "application/cloudevents+json"
 FAN_OUT_BATCH = 500
 CLAIM_BATCH = 16
+#: Deliveries the background worker has in flight at once. A receiver that takes the whole
+#: timeout to answer holds one of these slots, never the worker's tick.
+MAX_IN_FLIGHT = 16
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -113,6 +119,10 @@ class WebhookWorker:
         self.transport = transport
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        # Background sending (``dispatch_due``): a pool, one shared client, what is in flight.
+        self._pool: ThreadPoolExecutor | None = None
+        self._client: httpx.Client | None = None
+        self._in_flight: set[Future[StoredDelivery | None]] = set()
 
     @classmethod
     def from_settings(
@@ -213,6 +223,43 @@ class WebhookWorker:
                 claimed = self.store.claim_deliveries(hold=hold, limit=CLAIM_BATCH, now=now)
         return done
 
+    def dispatch_due(self) -> int:
+        """Hand due deliveries to the sending pool without waiting for them to be answered.
+
+        ``deliver_due`` waits for every attempt it starts, so one receiver that hangs until
+        the timeout would hold back every other subscriber's deliveries for that long
+        (head-of-line blocking). The background worker dispatches instead: each attempt
+        holds one of ``MAX_IN_FLIGHT`` slots while the next ticks go on fanning out and
+        claiming. The claim's hold keeps other replicas off a delivery while it is in flight.
+        Returns how many deliveries it started.
+        """
+        self._in_flight = {f for f in self._in_flight if not f.done()}
+        free = MAX_IN_FLIGHT - len(self._in_flight)
+        if free <= 0:
+            return 0
+        hold = timedelta(seconds=self.timeout * 2 + 30)
+        claimed = self.store.claim_deliveries(hold=hold, limit=min(free, CLAIM_BATCH))
+        if not claimed:
+            return 0
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(MAX_IN_FLIGHT, thread_name_prefix="openwerk-webhook")
+        if self._client is None:
+            self._client = httpx.Client(
+                transport=self.transport, timeout=self.timeout, follow_redirects=False
+            )
+        client = self._client
+        for delivery in claimed:
+            future = self._pool.submit(self._attempt, client, delivery)
+            future.add_done_callback(_log_failed_attempt)
+            self._in_flight.add(future)
+        return len(claimed)
+
+    def _tick(self) -> None:
+        """One background tick: settle expiries, fan out, dispatch what is due."""
+        self.store.settle_introductions()
+        self.fan_out()
+        self.dispatch_due()
+
     def run_once(self) -> Sequence[StoredDelivery]:
         """One tick: settle expiries, fan out, deliver what is due."""
         self.store.settle_introductions()
@@ -228,7 +275,7 @@ class WebhookWorker:
     async def _loop(self, interval: float, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                await asyncio.to_thread(self.run_once)
+                await asyncio.to_thread(self._tick)
             except Exception:  # keep delivering after a database hiccup; it is logged
                 logger.exception("webhook worker tick failed")
             with contextlib.suppress(TimeoutError):
@@ -240,3 +287,18 @@ class WebhookWorker:
             self._stop.set()
             await self._task
             self._task = None
+        # Let attempts in flight record their outcome; a stopped node leaves none half-done.
+        pool, client = self._pool, self._client
+        self._pool = self._client = None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True)
+        if client is not None:
+            client.close()
+
+
+def _log_failed_attempt(future: Future[StoredDelivery | None]) -> None:
+    """An attempt that could not record its outcome (e.g. the database was away) is logged;
+    its claim's hold runs out and a later tick tries the delivery again."""
+    error = future.exception()
+    if error is not None:
+        logger.error("webhook delivery attempt failed", exc_info=error)

@@ -58,10 +58,15 @@ def test_a_correct_node_passes_every_check(
     fixtures_dir: Path, correct_run: RunResult, public: bool
 ) -> None:
     result = correct_run if public else _run(make_fake(public=False, seed_items=3), fixtures_dir)
+    # A check that also needs a class the fake does not declare skips, and says so.
+    beyond = {
+        c.id for c in all_checks() if any(n not in result.declared_classes for n in c.needs_classes)
+    }
     problems = [
         f"{r.check_id} {r.status}: {r.message}"
         for r in result.results
         if r.status is not Status.PASS
+        and not (r.check_id in beyond and r.status is Status.SKIP and "declare" in r.message)
     ]
     assert problems == []
     assert result.passed

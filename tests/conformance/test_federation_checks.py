@@ -14,14 +14,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from reference_node import free_port, serve_app
 from typer.testing import CliRunner
 
+from openwerk import FederatedMatchResult
 from openwerk_conformance.cli import app as cli_app
-from openwerk_conformance.federation import FederationSetup, load_setup, prepare
+from openwerk_conformance.federation import FederationSetup, load_setup, prepare, serve_providers
 from openwerk_conformance.federation.providers import expected_merge, provider_vacancies
-from openwerk_conformance.federation.setup import OK_PROVIDERS, PROVIDERS
+from openwerk_conformance.federation.setup import CONSUMER, OK_PROVIDERS, PROVIDERS
+from openwerk_conformance.oauth import (
+    ClientCredentials,
+    generate_key,
+    load_private_key,
+    make_assertion,
+    token_form,
+)
 from openwerk_conformance.registry import all_checks
 from openwerk_conformance.results import CheckResult, RunResult, Status
 from openwerk_conformance.runner import RunOptions, run
@@ -40,6 +49,8 @@ CHECK_IDS = {
     "OW-FED-007": "FED-004",
     "OW-FED-010": "FED-005",
 }
+#: Every federation check; FED-006 (match merge) also verifies OW-FED-006.
+ALL_CHECK_IDS = {*CHECK_IDS.values(), "FED-006"}
 
 
 @contextmanager
@@ -68,7 +79,7 @@ def reference_gateway(root: Path) -> Iterator[FederationSetup]:
 
 def run_federation(setup: FederationSetup, *ids: str) -> RunResult:
     """The federation checks ``ids`` (default: all) against the prepared gateway."""
-    checks = [c for c in all_checks() if c.id in (ids or CHECK_IDS.values())]
+    checks = [c for c in all_checks() if c.id in (ids or ALL_CHECK_IDS)]
     options = RunOptions(
         base_url=setup.gateway_url, federation_dir=setup.root, checks=checks, schemathesis=False
     )
@@ -93,7 +104,7 @@ def test_the_reference_gateway_passes_every_federation_check(tmp_path: Path) -> 
     with reference_gateway(tmp_path) as setup:
         result = run_federation(setup)
     statuses = {r.check_id: (r.status, r.message) for r in result.results}
-    assert set(statuses) == set(CHECK_IDS.values())
+    assert set(statuses) == ALL_CHECK_IDS
     assert all(s is Status.PASS for s, _ in statuses.values()), statuses
     fan_out = result_of(result, "FED-001")
     assert fan_out.duration < DEADLINE * 1.1 + 0.5
@@ -101,7 +112,7 @@ def test_the_reference_gateway_passes_every_federation_check(tmp_path: Path) -> 
 
 def test_without_federation_dir_the_checks_skip(tmp_path: Path) -> None:
     with reference_gateway(tmp_path) as setup:
-        checks = [c for c in all_checks() if c.id in CHECK_IDS.values()]
+        checks = [c for c in all_checks() if c.id in ALL_CHECK_IDS]
         result = run(RunOptions(base_url=setup.gateway_url, checks=checks, schemathesis=False))
     assert {r.status for r in result.results} == {Status.SKIP}
     assert all("--federation" in r.message for r in result.results)
@@ -148,6 +159,49 @@ def test_a_gateway_listing_out_of_order_fails_ow_fed_006(
     assert "merge order differs at position 0" in result_of(result, "FED-003").message
 
 
+def test_a_gateway_ranking_pseudonym_before_node_fails_fed_006(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_run = gateway_service.Gateway.run
+
+    async def misranked(self: Any, call: Any) -> Any:
+        result = await real_run(self, call)
+        if isinstance(result, FederatedMatchResult):
+            result.items.sort(key=lambda c: (-c.score, c.candidate.id, c.node))
+        return result
+
+    monkeypatch.setattr(gateway_service.Gateway, "run", misranked)
+    with reference_gateway(tmp_path) as setup:
+        result = run_federation(setup, "FED-006")
+    check = result_of(result, "FED-006")
+    assert check.status is Status.FAIL, check.message
+    assert "OW-FED-006" in check.requirements
+    assert check.exchanges
+    assert "node id asc, pseudonym asc" in check.message
+
+
+def test_the_suites_providers_admit_only_the_gateways_assertion(tmp_path: Path) -> None:
+    """The token endpoint verifies the assertion against the gateway's key in the directory."""
+    gateway_url = "http://127.0.0.1:9/v1"
+    setup = prepare(tmp_path, gateway_url, deadline=DEADLINE)
+    node = OK_PROVIDERS[0]
+    token_url = f"{setup.provider_url(node)}/oauth/token"
+    gateway = ClientCredentials(
+        "gateway", setup.gateway_id, load_private_key(tmp_path / "gateway.jwk.json")
+    )
+    stranger = ClientCredentials("gateway", setup.gateway_id, generate_key())
+    with serve_providers(setup):
+        good = httpx.post(token_url, data=token_form(make_assertion(gateway, token_url)))
+        forged = httpx.post(token_url, data=token_form(make_assertion(stranger, token_url)))
+        elsewhere = httpx.post(token_url, data=token_form(make_assertion(gateway, gateway_url)))
+        match = httpx.post(f"{setup.provider_url(node)}/matches", json={})
+    assert good.status_code == 200, good.text
+    assert schema_problems(good.json(), "TokenResponse") == []
+    assert forged.status_code == 400
+    assert elsewhere.status_code == 400
+    assert match.status_code == 401
+
+
 def test_federation_prepare_writes_the_contract_files(tmp_path: Path) -> None:
     target = tmp_path / "fed"
     url = "https://gateway.example.nl/v1"
@@ -177,7 +231,7 @@ def test_the_prepared_directory_verifies_with_the_sdk(tmp_path: Path) -> None:
     directory = load_directory(
         setup.root / "directory.jws", load_jwks(setup.root / "operator.jwks.json")
     )
-    assert sorted(m.id for m in directory.members) == sorted(["gw-y", *PROVIDERS])
+    assert sorted(m.id for m in directory.members) == sorted(["gw-y", CONSUMER, *PROVIDERS])
     assert directory.iss == setup.iss
 
 

@@ -222,3 +222,12 @@ def test_the_receiver_verifies_the_spec_worked_example() -> None:
     delivery = Delivery("/hook", headers, body, 0.0, 204)
     assert delivery.signed_by(secret)
     assert not delivery.signed_by(new_secret())
+
+
+def test_webhook_checks_skip_with_the_reason_when_loopback_is_refused(tmp_path: Path) -> None:
+    with sandbox_node(tmp_path, webhook_allow_loopback=False) as node:
+        result = run_suite(node, checks=_checks("EVT-003", "EVT-004"), classes=_CLASSES)
+    results = {r.check_id: r for r in result.results}
+    assert results["EVT-003"].status is Status.SKIP
+    assert "loopback" in results["EVT-003"].message
+    assert results["EVT-004"].status is Status.PASS

@@ -173,3 +173,19 @@ def test_ignoring_the_consent_recipients_fails_the_consented_only_check(
     results = _run(tmp_path, "CAND-002")
     _assert_fails(results, "CAND-002", "OW-CAND-001")
     assert "recipients-exclude-consumer" in results["CAND-002"].message
+
+
+def test_a_gateway_admitted_like_any_member_fails_the_gateway_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node forgets that a gateway is no ordinary member (OW-FED-014)."""
+    covers = consent.covers
+
+    def as_ordinary_member(recipients: Any, consumer: consent.Consumer) -> bool:
+        plain = consent.Consumer(consumer.client_id, consumer.organisation_type)
+        return covers(recipients, plain)
+
+    monkeypatch.setattr(consent, "covers", as_ordinary_member)
+    results = _run(tmp_path, "CAND-016")
+    _assert_fails(results, "CAND-016", "OW-FED-014")
+    assert "does not admit any member" in results["CAND-016"].message

@@ -36,5 +36,7 @@ def test_every_check_passes_against_the_reference_node_twice(tmp_path: Path) -> 
             assert problems == [], attempt
             assert result.passed
             ran = {r.check_id for r in result.results}
-            expected = {c.id for c in all_checks() if c.conformance_class in result.selected_classes}
+            expected = {
+                c.id for c in all_checks() if c.conformance_class in result.selected_classes
+            }
             assert expected <= ran

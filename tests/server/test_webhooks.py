@@ -479,3 +479,37 @@ def _authenticator() -> Any:
             return tokens[token]
 
     return Tokens()
+
+
+def test_a_hanging_receiver_does_not_hold_back_other_subscribers(
+    tmp_path: Any, settings: Any, store: Any, docs: Documents
+) -> None:
+    """Head-of-line blocking: B's delivery goes out while A's receiver still hangs."""
+    from openwerk_server.app import create_app
+
+    fast = settings.model_copy(update={"webhook_worker_interval_seconds": 0.05})
+    app = create_app(fast, store, _authenticator())
+    b_arrived = threading.Event()
+    a_saw_b: list[bool] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        request.read()
+        if request.url.host == "a.example":
+            # Hang until B's delivery arrives (or give up after 10 s, as a timeout would).
+            a_saw_b.append(b_arrived.wait(timeout=10))
+        else:
+            b_arrived.set()
+        return httpx.Response(204)
+
+    app.state.webhooks.transport = httpx.MockTransport(answer)
+    with TestClient(app) as client:
+        assert subscribe(client, url="https://a.example/hook", types=[PUBLISHED]).status_code == 201
+        publish(client, docs)
+        deadline = time.monotonic() + 10
+        while not app.state.webhooks._in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # A's delivery is in flight and hanging; now B subscribes and an event follows.
+        assert subscribe(client, url="https://b.example/hook", types=[PUBLISHED]).status_code == 201
+        publish(client, docs)
+        assert b_arrived.wait(timeout=10)
+    assert a_saw_b and all(a_saw_b)  # every hanging delivery to A saw B's arrive meanwhile

@@ -17,6 +17,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
+from openwerk_conformance.candidate_fixtures import candidate_items
 from openwerk_conformance.context import Exchange, RunContext
 from openwerk_conformance.oauth import make_assertion
 from openwerk_conformance.privacy_expected import (
@@ -870,3 +871,48 @@ def pii_hunt(ctx: RunContext) -> Outcome:
         # carries the exchange that proves the point.
         ctx.send(leaks[0].request)
     return Outcome.of(problems, note=f"{swept} responses swept for {len(wanted)} needles")
+
+
+def _any_member_keys(ctx: RunContext) -> set[str]:
+    """Fixture keys with a matching consent to any member that the dataset does not withdraw."""
+    items, lifecycle = candidate_items(ctx.fixtures_dir)
+    withdrawn = set(lifecycle.withdrawals)
+    keys: set[str] = set()
+    for item in items:
+        for index, consent in enumerate(item.consents):
+            recipients = consent.get("recipients")
+            scope = recipients.get("scope") if isinstance(recipients, dict) else None
+            if (
+                scope == "any-member"
+                and "matching" in (consent.get("purposes") or [])
+                and (item.key, index) not in withdrawn
+            ):
+                keys.add(item.key)
+    return keys
+
+
+@CHECKS.check(
+    id="CAND-016",
+    title="A gateway is served only candidates whose consent admits any member",
+    requirements=["OW-FED-014"],
+    needs=[FIXTURES, "gateway"],
+)
+def gateway_any_member_only(ctx: RunContext) -> Outcome:
+    """Read as the run's gateway identity (a gemeente): narrower scopes must never admit it.
+
+    The dataset has consents for organisation types ``[platform, gemeente]`` and for named
+    members; a node that evaluated them for a gateway as for any other member would serve
+    those cards to a gateway of a gemeente.
+    """
+    if (skip := _no_candidates(ctx)) is not None:
+        return skip
+    view = view_of(ctx, "gateway")
+    admitted = _any_member_keys(ctx)
+    problems = list(view.problems)
+    for key in sorted(set(view.by_key) - admitted):
+        problems.append(
+            f"the gateway is served a card for {key}, whose consent does not admit any member"
+        )
+    if not view.cards and not problems:
+        return Outcome.ok(note="the node serves the gateway no cards at all")
+    return Outcome.of(problems, note=f"{len(view.by_key)} fixture cards served to the gateway")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from openwerk_conformance.context import Exchange, RunContext
@@ -181,6 +182,15 @@ def identity_problems(intro: Any, where: str, group: Cohort | None, index: int) 
     return []
 
 
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def _unseen(ctx: RunContext, intro_id: str) -> list[str]:
     """consumer-b must neither read, cancel nor list consumer-a's introduction (OW-INTRO-007)."""
     problems = expect_problem(read(ctx, intro_id, OTHER), 404, code=ProblemCode.NOT_FOUND)
@@ -200,7 +210,8 @@ def _create(ctx: RunContext, scene: Scene) -> Outcome:
     requester = intro.get("requester")
     if not isinstance(requester, dict) or requester.get("member") != client_id:
         problems.append(f"requester is {requester!r}; the caller is {client_id!r}")
-    if not str(intro.get("expiresAt", "")) > str(intro.get("createdAt", "")):
+    created_at, expires_at = _instant(intro.get("createdAt")), _instant(intro.get("expiresAt"))
+    if created_at is None or expires_at is None or expires_at <= created_at:
         problems.append("expiresAt is missing or not later than createdAt")
     problems += identity_problems(intro, "the created introduction", group, 0)
     unknown = "A" * 11 + secrets.token_hex(6)[:11]
@@ -232,9 +243,11 @@ def _accepted(ctx: RunContext, scene: Scene) -> Outcome:
         return Outcome.fail(*problems)
     ident = intro["id"]
     problems += identity_problems(read(ctx, ident).json(), "pending, getIntroduction", group, 0)
-    for item in listed(ctx):
-        if item.get("id") == ident:
-            problems += identity_problems(item, "pending, listIntroductions", group, 0)
+    own = [item for item in listed(ctx) if item.get("id") == ident]
+    if not own:
+        problems.append("consumer-a's listIntroductions does not hold its own introduction")
+    for item in own:
+        problems += identity_problems(item, "pending, listIntroductions", group, 0)
     decided = accept(ctx, ident)
     problems += list(expect_json(decided, 200)[1])
     got = read(ctx, ident)
@@ -396,6 +409,7 @@ CHECKS.check(
     title="A placement outcome only for an accepted introduction, once per checkpoint",
     requirements=["OW-INTRO-009"],
     needs=[PUBLISHER, REQUESTER],
-    needs_classes=[ConformanceClass.OPPORTUNITIES],
+    # Recorded at the publication API, but only reachable through an accepted introduction.
+    needs_classes=[ConformanceClass.OPPORTUNITIES, ConformanceClass.INTRODUCTIONS],
     cls=ConformanceClass.PUBLICATION,
 )(_with_cohort("outcome", _outcomes))

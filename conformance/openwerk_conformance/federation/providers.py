@@ -38,10 +38,14 @@ from openwerk_spec.paths import spec_v1_dir
 
 __all__ = [
     "HANG_SECONDS",
+    "MATCH_CARDS",
     "VACANCY_COUNTS",
     "ProviderSet",
+    "expected_match_merge",
     "expected_merge",
+    "match_criteria",
     "provider_vacancies",
+    "pseudonym",
     "serve_providers",
 ]
 
@@ -53,6 +57,25 @@ VACANCY_COUNTS: Final = {OK_PROVIDERS[0]: 7, OK_PROVIDERS[1]: 5}
 #: ties at every 6 hours, where ``id`` (equal, by construction) and then node id decide.
 _STEP_HOURS: Final = {OK_PROVIDERS[0]: 2, OK_PROVIDERS[1]: 3}
 _NEWEST: Final = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+#: Each answering provider's match cards as (score, pseudonym), in its own ranking (score
+#: desc, pseudonym asc). Equal scores across providers make node id decide; c2 at both
+#: shows node id decides before pseudonym.
+MATCH_CARDS: Final = {
+    OK_PROVIDERS[0]: ((0.9, "c1"), (0.8, "c2"), (0.8, "c3"), (0.5, "c4")),
+    OK_PROVIDERS[1]: ((0.9, "c1"), (0.85, "c0"), (0.8, "c2"), (0.7, "c5")),
+}
+
+
+def pseudonym(tag: str) -> str:
+    """A pseudonym of the spec's shape (22 base64url characters) for a card tag."""
+    return tag.ljust(22, "x")
+
+
+_CLASSES: Final = (
+    ConformanceClass.CORE,
+    ConformanceClass.OPPORTUNITIES,
+    ConformanceClass.MATCHING,
+)
 _SPEC_VERSION: Final = "1.0.0"
 _MAX_LIMIT: Final = 100
 
@@ -106,6 +129,35 @@ def expected_merge() -> list[tuple[str, str]]:
     rows.sort(key=lambda r: r[2])
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
     return [(node, vacancy_id) for _, vacancy_id, node in rows]
+
+
+def _example(name: str) -> dict[str, Any]:
+    path = spec_v1_dir() / "examples" / f"{name}.json"
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def match_criteria() -> dict[str, Any]:
+    """The inline opportunity the suite asks the gateway to match (the spec's example)."""
+    criteria = copy.deepcopy(_example("MatchResult")["opportunity"])
+    criteria.pop("startDate", None)  # a fixed date would pass into the past
+    return dict(criteria)
+
+
+def _match_result(node_id: str, criteria: dict[str, Any], limit: int) -> dict[str, Any]:
+    example = _example("MatchResult")
+    card = example["items"][0]
+    items = []
+    for score, tag in MATCH_CARDS[node_id][:limit]:
+        candidate = {**copy.deepcopy(card["candidate"]), "id": pseudonym(tag), "node": node_id}
+        items.append({"candidate": candidate, "score": score, "components": card["components"]})
+    return {"scoreVersion": "score-v1", "node": node_id, "opportunity": criteria, "items": items}
+
+
+def expected_match_merge() -> list[tuple[float, str, str]]:
+    """(score, node, pseudonym) of every card in the order a gateway must merge them."""
+    rows = [(s, node, pseudonym(t)) for node in OK_PROVIDERS for s, t in MATCH_CARDS[node]]
+    return sorted(rows, key=lambda r: (-r[0], r[1], r[2]))
 
 
 @dataclass
@@ -189,8 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, self._landing())
             return
         if split.path == "/v1/conformance":
-            classes = (ConformanceClass.CORE, ConformanceClass.OPPORTUNITIES)
-            self._send(200, {"conformsTo": [c.uri for c in classes]})
+            self._send(200, {"conformsTo": [c.uri for c in _CLASSES]})
             return
         if split.path == "/v1/vacancies":
             self._vacancies(query)
@@ -207,6 +258,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(HANG_SECONDS)
             self._problem(503, "Hung on purpose")
             return
+        if urlsplit(self.path).path == "/v1/matches":
+            self._match(raw)
+            return
         if urlsplit(self.path).path != "/v1/oauth/token":
             self._problem(404, "Not served by the suite's provider")
             return
@@ -222,9 +276,26 @@ class _Handler(BaseHTTPRequestHandler):
         body = {"access_token": token, "token_type": "Bearer", "expires_in": 600, "scope": scope}
         self._send(200, body)
 
+    def _match(self, raw: str) -> None:
+        """Cards for an inline opportunity, only with a token this provider issued."""
+        state = self.server.state
+        bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        with state.lock:
+            known = bearer in state.tokens
+        if not known:
+            self._problem(401, "A token of this provider is required")
+            return
+        try:
+            body = json.loads(raw)
+            criteria = dict(body["opportunity"]["inline"])
+            limit = int(body.get("limit", 20))
+        except (ValueError, KeyError, TypeError):
+            self._problem(400, "The suite's providers match inline opportunities only")
+            return
+        self._send(200, _match_result(state.node_id, criteria, limit))
+
     def _landing(self) -> dict[str, Any]:
         state = self.server.state
-        classes = (ConformanceClass.CORE, ConformanceClass.OPPORTUNITIES)
         return {
             "id": state.node_id,
             "name": f"Conformance {state.node_id}",
@@ -233,7 +304,7 @@ class _Handler(BaseHTTPRequestHandler):
             "mode": "node",
             "specVersion": _SPEC_VERSION,
             "k": 5,
-            "conformsTo": [c.uri for c in classes],
+            "conformsTo": [c.uri for c in _CLASSES],
             "publicOpportunities": True,
             "tokenEndpoint": f"{state.base_url}/oauth/token",
             "links": {"self": {"href": state.base_url}},
@@ -300,7 +371,9 @@ def serve_providers(setup: FederationSetup) -> Iterator[ProviderSet]:
             server = _ProviderServer(state, setup.ports[node_id], hang=node_id == HUNG)
             servers.append(server)
             states[node_id] = state
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            # A short poll interval: shutdown waits for it, once per provider and run.
+            thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+            thread.start()
         yield ProviderSet(setup, states)
     finally:
         for server in servers:

@@ -27,10 +27,10 @@ from joserfc.jwk import ECKey
 from openwerk_conformance.oauth import ClientCredentials, load_private_key
 
 __all__ = [
-    "DEADLINE_SECONDS",
-    "DIRECTORY_TYPE",
     "CONSUMER",
     "CONSUMER_ROLE",
+    "DEADLINE_SECONDS",
+    "DIRECTORY_TYPE",
     "DOWN",
     "HUNG",
     "OK_PROVIDERS",
