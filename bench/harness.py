@@ -120,15 +120,7 @@ def seed(
         "--candidates", str(candidates), "--opportunities", str(opportunities),
         "--seed", str(seed_value), "--json", *extra,
     ]  # fmt: skip
-    print("$", shlex.join(command), flush=True)
-    start = time.perf_counter()
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    try:
-        summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        summary = {}
-    return seconds, summary
+    return _run_seed(command)
 
 
 def wait_until_up(base_url: str, timeout: float = 60.0) -> None:
@@ -495,15 +487,7 @@ def seed_config(
         "--candidates", str(candidates), "--opportunities", str(opportunities),
         "--seed", str(seed_value), "--json",
     ]  # fmt: skip
-    print("$", shlex.join(command), flush=True)
-    start = time.perf_counter()
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    try:
-        summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        summary = {}
-    return seconds, summary
+    return _run_seed(command)
 
 
 @contextmanager
@@ -547,3 +531,16 @@ def serve_processes(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def _run_seed(command: Sequence[str]) -> tuple[float, dict[str, Any]]:
+    """Run one ``openwerk seed ... --json``; (seconds, its JSON summary or ``{}``)."""
+    print("$", shlex.join(command), flush=True)
+    start = time.perf_counter()
+    done = subprocess.run(list(command), check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    try:
+        summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        summary = {}
+    return seconds, summary

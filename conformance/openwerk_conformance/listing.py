@@ -7,14 +7,14 @@ and reports what went wrong on the way instead of raising.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from openwerk_conformance.context import Exchange, RunContext
 from openwerk_conformance.schema import expect_json
 
-__all__ = ["L0_LISTS", "MAX_PAGES", "Walk", "get_l0", "item_ids", "walk"]
+__all__ = ["L0_LISTS", "MAX_PAGES", "PageGetter", "Walk", "get_l0", "item_ids", "walk"]
 
 #: L0 list path → (page schema, item schema, fetch path template).
 L0_LISTS: Final[dict[str, tuple[str, str, str]]] = {
@@ -52,6 +52,10 @@ class Walk:
     complete: bool = False
 
 
+#: How a walk asks for a page: (path or absolute href, query parameters or None) → exchange.
+PageGetter = Callable[[str, Mapping[str, str | int] | None], Exchange]
+
+
 def walk(
     ctx: RunContext,
     path: str,
@@ -59,10 +63,20 @@ def walk(
     *,
     page_schema: str | None = None,
     max_pages: int = MAX_PAGES,
+    get: PageGetter | None = None,
 ) -> Walk:
-    """Every item of a list: the first page with ``params``, then each ``next`` href unchanged."""
+    """Every item of a list: the first page with ``params``, then each ``next`` href unchanged.
+
+    ``get`` asks for one page; by default as the L0 lists allow (:func:`get_l0`), so callers
+    reading as a particular client pass their own.
+    """
+
+    def l0(url: str, query: Mapping[str, str | int] | None) -> Exchange:
+        return get_l0(ctx, url, params=dict(query or {}))
+
+    fetch = get or l0
     result = Walk()
-    exchange = get_l0(ctx, path, params=dict(params or {}))
+    exchange = fetch(path, params)
     for _ in range(max_pages):
         result.pages.append(exchange)
         body, problems = expect_json(exchange, 200, page_schema)
@@ -81,7 +95,7 @@ def walk(
         if not isinstance(href, str):
             result.complete = not result.problems
             return result
-        exchange = get_l0(ctx, ctx.resolve(href))
+        exchange = fetch(ctx.resolve(href), None)
     result.problems.append(f"{path}: still a next link after {max_pages} pages")
     return result
 

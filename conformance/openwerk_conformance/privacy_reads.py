@@ -13,9 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from openwerk_conformance.context import RunContext
-from openwerk_conformance.listing import MAX_PAGES, Walk
-from openwerk_conformance.schema import expect_json
+from openwerk_conformance.context import Exchange, RunContext
+from openwerk_conformance.listing import Walk, walk
 
 __all__ = [
     "CONSUMERS",
@@ -42,31 +41,13 @@ def walk_as(
     headers: Mapping[str, str] | None = None,
 ) -> Walk:
     """Every item of a list read as ``client`` with ``scope``, page by page."""
-    result = Walk()
-    exchange = ctx.fetch(
-        "GET", path, client=client, scope=scope, params=dict(params or {}), headers=headers
-    )
-    for _ in range(MAX_PAGES):
-        result.pages.append(exchange)
-        body, problems = expect_json(exchange, 200, page_schema)
-        if not isinstance(body, dict) or exchange.status != 200:
-            result.problems += problems or [f"{exchange.describe()}: not a page object"]
-            return result
-        result.problems += problems
-        items = body.get("items")
-        if not isinstance(items, list):
-            result.problems.append(f"{exchange.describe()}: no items array")
-            return result
-        result.items += [i for i in items if isinstance(i, dict)]
-        links = body.get("links")
-        nxt = links.get("next") if isinstance(links, dict) else None
-        href = nxt.get("href") if isinstance(nxt, dict) else None
-        if not isinstance(href, str):
-            result.complete = not result.problems
-            return result
-        exchange = ctx.fetch("GET", ctx.resolve(href), client=client, scope=scope, headers=headers)
-    result.problems.append(f"{path}: still a next link after {MAX_PAGES} pages")
-    return result
+
+    def get(url: str, query: Mapping[str, str | int] | None) -> Exchange:
+        return ctx.fetch(
+            "GET", url, client=client, scope=scope, params=dict(query or {}), headers=headers
+        )
+
+    return walk(ctx, path, params, page_schema=page_schema, get=get)
 
 
 def fingerprint(card: Mapping[str, Any]) -> str:
