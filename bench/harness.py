@@ -36,6 +36,7 @@ from openwerk.keys import load_private_key
 
 __all__ = [
     "BIN",
+    "POSTGRES_URL",
     "UVICORN_SETTINGS",
     "WRK_INSTALL_HINT",
     "LoadRequest",
@@ -48,6 +49,7 @@ __all__ = [
     "parse_wrk",
     "peak_rss_mb",
     "percentile",
+    "postgres_database",
     "resolved_uvicorn",
     "run_wrk",
     "seed",
@@ -58,6 +60,11 @@ __all__ = [
     "uvicorn_flags",
     "wait_until_up",
 ]
+
+#: The PostgreSQL server bench runs use (each in a database of its own, dropped afterwards).
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 #: The virtualenv's scripts folder (``openwerk``, ``uvicorn``), next to the running Python.
 BIN = Path(sys.executable).parent
@@ -544,3 +551,32 @@ def _run_seed(command: Sequence[str]) -> tuple[float, dict[str, Any]]:
     except (ValueError, IndexError):
         summary = {}
     return seconds, summary
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str | None]:
+    """A database of its own on the bench PostgreSQL server, dropped (forced) afterwards.
+
+    Yields its URL, or ``None`` after printing why when the server does not answer, so a
+    script reports its other backends and says what it left out.
+    """
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.exc import OperationalError
+
+    name = f"{prefix}_{os.getpid()}_{time.monotonic_ns() % 10**8}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except OperationalError as exc:
+            print(f"postgresql: not measured, {POSTGRES_URL} does not answer ({exc.orig})")
+            yield None
+            return
+        try:
+            yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -28,15 +28,12 @@ import os
 import subprocess
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import OperationalError
 
 from harness import (
     BIN,
@@ -44,6 +41,7 @@ from harness import (
     free_port,
     own_peak_rss_mb,
     peak_rss_mb,
+    postgres_database,
     serve_in_process,
 )
 from openwerk.synthetic import Generator
@@ -53,9 +51,6 @@ from openwerk_server.storage import BatchItem, CandidateInput, ConsentInput, Sto
 CANDIDATES = int(os.environ.get("BENCH_CANDIDATES", "100000"))
 BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "3"))
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 TARGET_SECONDS = 20.0
 TARGET_RSS_MB = 500.0
 NODE_ID = "sandbox-node"
@@ -93,12 +88,12 @@ def main() -> None:
         )
         _report("sqlite", figures["sqlite"])
         if os.environ.get("BENCH_POSTGRES", "1") != "0":
-            with _postgres_database() as url:
+            with postgres_database("ow_bench_ingest") as url:
                 if url is None:
                     figures["postgresql"] = None
                 else:
                     figures["postgresql"] = _run("postgresql", url, root, bodies)
-                    with _postgres_database() as baseline_url:
+                    with postgres_database("ow_bench_ingest") as baseline_url:
                         assert baseline_url is not None
                         figures["postgresql"]["baseline_store_seconds"] = _baseline(
                             baseline_url, batches
@@ -198,32 +193,6 @@ def _report(name: str, figures: dict[str, Any]) -> None:
         f"baseline Store.create_candidate_batch in process {figures['baseline_store_seconds']} s",
         flush=True,
     )
-
-
-class _postgres_database:  # noqa: N801 - used like a function: ``with _postgres_database()``
-    """A database of its own on the PostgreSQL server, dropped afterwards; ``None`` if the
-    server does not answer (the run then reports SQLite only)."""
-
-    def __init__(self) -> None:
-        self.name = f"ow_bench_ingest_{uuid.uuid4().hex[:10]}"
-        self.admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        self.created = False
-
-    def __enter__(self) -> str | None:
-        try:
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        except OperationalError as exc:
-            print(f"postgresql: not measured, {POSTGRES_URL} does not answer ({exc.orig})")
-            return None
-        self.created = True
-        return make_url(POSTGRES_URL).set(database=self.name).render_as_string(hide_password=False)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.created:
-            with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
 
 
 if __name__ == "__main__":

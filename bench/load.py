@@ -3,7 +3,7 @@
 Issue 8, item 3. For each backend, on this machine:
 
 1. a fresh database (SQLite: a file in a temporary folder; PostgreSQL: a database of its own,
-   ``openwerk_bench_load_<pid>``, created on the server of ``BENCH_PG_URL`` and dropped
+   ``openwerk_bench_load_<pid>_<n>``, created on the server of ``BENCH_POSTGRES_URL`` and dropped
    afterwards, so the tests' database is never touched) is seeded with ``openwerk seed``
    (``BENCH_CANDIDATES`` = 10,000 candidates, ``BENCH_OPPORTUNITIES`` = 2,000 opportunities);
 2. the node runs as its own process, ``openwerk serve --config node.toml --database URL``;
@@ -25,8 +25,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +32,12 @@ import httpx
 
 from harness import (
     BIN,
+    POSTGRES_URL,
     LoadRequest,
     consumer_headers,
     drive,
     free_port,
+    postgres_database,
     resolved_uvicorn,
     seed,
     serve_in_process,
@@ -48,7 +48,6 @@ OPPORTUNITIES = int(os.environ.get("BENCH_OPPORTUNITIES", "2000"))
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "60"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "50"))
 BACKENDS = [b for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",") if b]
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TARGET_ERRORS = 0
 
 
@@ -57,43 +56,17 @@ def main() -> None:
     for backend in BACKENDS:
         with tempfile.TemporaryDirectory(prefix=f"openwerk-bench-load-{backend}-") as folder:
             root = Path(folder)
-            with _database(backend, root) as (database, skipped):
+            if backend == "sqlite":
+                results[backend] = _run(backend, root, f"sqlite:///{root / 'node.db'}")
+                continue
+            if backend != "postgresql":
+                raise SystemExit(f"unknown backend {backend!r} (sqlite, postgresql)")
+            with postgres_database("openwerk_bench_load") as database:
                 if database is None:
-                    print(f"{backend}: skipped — {skipped}")
-                    results[backend] = {"skipped": skipped}
+                    results[backend] = {"skipped": f"PostgreSQL does not answer at {POSTGRES_URL}"}
                     continue
                 results[backend] = _run(backend, root, database)
     _report(results)
-
-
-@contextmanager
-def _database(backend: str, root: Path) -> Iterator[tuple[str | None, str]]:
-    """A fresh database URL for the run (and why not, if the backend is unavailable)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{root / 'node.db'}", ""
-        return
-    if backend != "postgresql":
-        raise SystemExit(f"unknown backend {backend!r} (sqlite, postgresql)")
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin_url = make_url(PG_URL).set(drivername="postgresql")
-    name = f"openwerk_bench_load_{os.getpid()}"
-    try:
-        admin = psycopg.connect(
-            admin_url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
-        )
-    except psycopg.Error as exc:
-        yield None, f"PostgreSQL at {admin_url.render_as_string()} does not answer: {exc}"
-        return
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = make_url(PG_URL).set(drivername="postgresql+psycopg", database=name)
-            yield url.render_as_string(hide_password=False), ""
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _run(backend: str, root: Path, database: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from openwerk_conformance.context import RunContext
-from openwerk_conformance.privacy_reads import WRITE_SCOPE, walk_as
+from openwerk_conformance.scenario import any_member_consent, erase_leftovers
 
 __all__ = [
     "PUBLISHER",
@@ -50,27 +50,12 @@ def scenario_record(index: int, tag: str, today: date) -> dict[str, Any]:
 
 def scenario_consent(now: datetime) -> dict[str, Any]:
     """A valid any-member consent for matching and statistics, given an hour ago."""
-    return {
-        "purposes": ["matching", "statistics"],
-        "recipients": {"scope": "any-member"},
-        "givenAt": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "validUntil": (now.date() + timedelta(days=60)).isoformat(),
-        "collectionMethod": "with-jobcoach",
-        "noticeVersion": "2025.3",
-    }
+    return any_member_consent(now, ["matching", "statistics"])
 
 
 def erase_scenario(ctx: RunContext) -> None:
     """Erase every record the suite's scenarios left behind (found by their reference)."""
-    listing = walk_as(ctx, "/publication/candidates", PUBLISHER, WRITE_SCOPE, {"limit": 100})
-    for record in listing.items:
-        if str(record.get("externalReference", "")).startswith(SCENARIO_PREFIX):
-            ctx.fetch(
-                "DELETE",
-                f"/publication/candidates/{record.get('id')}",
-                client=PUBLISHER,
-                scope=WRITE_SCOPE,
-            )
+    erase_leftovers(ctx, SCENARIO_PREFIX)
 
 
 def probe_record(tag: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from typing import Any, Final
 
 from openwerk_conformance.context import RunContext
 from openwerk_conformance.listing import Walk
+from openwerk_conformance.privacy_expected import node_k as stated_k
 from openwerk_conformance.privacy_reads import READ_SCOPE, WRITE_SCOPE, walk_as
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Cohort",
     "CohortError",
     "Member",
+    "any_member_consent",
     "cohort",
     "erase_leftovers",
     "node_k",
@@ -127,9 +129,8 @@ class Cohort:
 
 def node_k(ctx: RunContext) -> int:
     """The node's k from its landing page (5, the spec's floor, when it does not say)."""
-    landing = ctx.landing
-    value = landing.get("k") if isinstance(landing, dict) else None
-    return value if isinstance(value, int) and value > 0 else 5
+    stated = stated_k(ctx)
+    return stated if stated is not None and stated > 0 else 5
 
 
 def member_record(index: int, marker: str, today: date) -> dict[str, Any]:
@@ -159,8 +160,13 @@ def member_record(index: int, marker: str, today: date) -> dict[str, Any]:
 def member_consent(index: int, now: datetime) -> dict[str, Any]:
     """A valid any-member consent to matching (and for some, sharing support needs)."""
     shares = ["share-support-needs"] if index in _SHARES_SUPPORT else []
+    return any_member_consent(now, ["matching", *shares])
+
+
+def any_member_consent(now: datetime, purposes: list[str]) -> dict[str, Any]:
+    """A valid consent to any member for ``purposes``, given an hour ago, for 60 days."""
     return {
-        "purposes": ["matching", *shares],
+        "purposes": purposes,
         "recipients": {"scope": "any-member"},
         "givenAt": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "validUntil": (now.date() + timedelta(days=60)).isoformat(),
@@ -169,11 +175,11 @@ def member_consent(index: int, now: datetime) -> dict[str, Any]:
     }
 
 
-def erase_leftovers(ctx: RunContext) -> None:
-    """Erase every cohort record an earlier run left behind (found by its reference)."""
+def erase_leftovers(ctx: RunContext, prefix: str = COHORT_PREFIX) -> None:
+    """Erase every record an earlier run left behind, found by its reference's ``prefix``."""
     listing = walk_as(ctx, "/publication/candidates", PUBLISHER, WRITE_SCOPE, {"limit": 100})
     for record in listing.items:
-        if str(record.get("externalReference", "")).startswith(COHORT_PREFIX):
+        if str(record.get("externalReference", "")).startswith(prefix):
             erase(ctx, str(record.get("id")))
 
 

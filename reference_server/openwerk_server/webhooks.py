@@ -206,9 +206,8 @@ class WebhookWorker:
 
     def deliver_due(self, now: datetime | None = None) -> list[StoredDelivery]:
         """Attempt every delivery due at ``now`` (default: the store's clock) once."""
-        hold = timedelta(seconds=self.timeout * 2 + 30)
         done: list[StoredDelivery] = []
-        claimed = self.store.claim_deliveries(hold=hold, limit=CLAIM_BATCH, now=now)
+        claimed = self.store.claim_deliveries(hold=self._hold, limit=CLAIM_BATCH, now=now)
         if not claimed:
             # Most ticks (every 0.5 s) have nothing due: building an HTTP client then would
             # cost a TLS context (milliseconds of CPU) per tick, taken from request handling.
@@ -220,7 +219,7 @@ class WebhookWorker:
                 with ThreadPoolExecutor(max_workers=min(8, len(claimed))) as pool:
                     results = list(pool.map(lambda c: self._attempt(client, c), claimed))
                 done.extend(result for result in results if result is not None)
-                claimed = self.store.claim_deliveries(hold=hold, limit=CLAIM_BATCH, now=now)
+                claimed = self.store.claim_deliveries(hold=self._hold, limit=CLAIM_BATCH, now=now)
         return done
 
     def dispatch_due(self) -> int:
@@ -237,8 +236,7 @@ class WebhookWorker:
         free = MAX_IN_FLIGHT - len(self._in_flight)
         if free <= 0:
             return 0
-        hold = timedelta(seconds=self.timeout * 2 + 30)
-        claimed = self.store.claim_deliveries(hold=hold, limit=min(free, CLAIM_BATCH))
+        claimed = self.store.claim_deliveries(hold=self._hold, limit=min(free, CLAIM_BATCH))
         if not claimed:
             return 0
         if self._pool is None:
@@ -254,16 +252,23 @@ class WebhookWorker:
             self._in_flight.add(future)
         return len(claimed)
 
-    def _tick(self) -> None:
-        """One background tick: settle expiries, fan out, dispatch what is due."""
+    @property
+    def _hold(self) -> timedelta:
+        """How long a claim keeps other replicas off a delivery: longer than any attempt."""
+        return timedelta(seconds=self.timeout * 2 + 30)
+
+    def _settle_and_fan_out(self) -> None:
         self.store.settle_introductions()
         self.fan_out()
+
+    def _tick(self) -> None:
+        """One background tick: settle expiries, fan out, dispatch what is due."""
+        self._settle_and_fan_out()
         self.dispatch_due()
 
     def run_once(self) -> Sequence[StoredDelivery]:
-        """One tick: settle expiries, fan out, deliver what is due."""
-        self.store.settle_introductions()
-        self.fan_out()
+        """One tick: settle expiries, fan out, deliver what is due (waiting for the answers)."""
+        self._settle_and_fan_out()
         return self.deliver_due()
 
     # ------------------------------------------------------------------ background task

@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
+from postgres_probe import POSTGRES_URL, postgres_unavailable
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
 from harness import LoadResult, parse_wrk  # noqa: E402
 
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TINY = {"BENCH_CANDIDATES": "300", "BENCH_OPPORTUNITIES": "60"}
 
 WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:1/v1/vacancies?limit=20
@@ -56,19 +57,6 @@ def _run(script: str, **env: str) -> dict[str, Any]:
     last = done.stdout.strip().splitlines()[-1]
     figures: dict[str, Any] = json.loads(last)
     return figures
-
-
-def _postgres_answers() -> str | None:
-    """None if PostgreSQL answers at ``BENCH_PG_URL``, else why not."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(PG_URL).set(drivername="postgresql")
-    try:
-        psycopg.connect(url.render_as_string(hide_password=False), connect_timeout=3).close()
-    except psycopg.Error as exc:
-        return f"PostgreSQL does not answer at {url.render_as_string()}: {exc}"
-    return None
 
 
 def test_wrk_output_is_parsed_with_units_and_failures() -> None:
@@ -120,10 +108,15 @@ def test_load_on_sqlite_has_no_errors() -> None:
 
 @pytest.mark.slow
 def test_load_on_postgresql_has_no_errors() -> None:
-    reason = _postgres_answers()
+    reason = postgres_unavailable()
     if reason is not None:
         pytest.skip(reason)
-    figures = _run("load.py", BENCH_LOAD_SECONDS="2", BENCH_BACKENDS="postgresql")
+    figures = _run(
+        "load.py",
+        BENCH_LOAD_SECONDS="2",
+        BENCH_BACKENDS="postgresql",
+        BENCH_POSTGRES_URL=POSTGRES_URL,
+    )
     postgresql = figures["backends"]["postgresql"]
     assert postgresql["kinds"]["all"]["requests"] > 0
     assert postgresql["kinds"]["all"]["errors"] == 0, postgresql["errorSamples"]

@@ -18,7 +18,6 @@ shutdown hook, no flush. The node is restarted on the same database and then:
 
 from __future__ import annotations
 
-import functools
 import os
 import random
 import signal
@@ -37,7 +36,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import OperationalError
 
 from openwerk.assertions import ClientCredentials
 from openwerk.keys import load_private_key
@@ -48,13 +46,11 @@ from openwerk_server.sandbox import SandboxFiles, write_sandbox
 from openwerk_server.settings import NodeSettings
 from openwerk_server.storage import CandidateQuery, ConsentQuery, EventQuery, Store
 from openwerk_server.storage.records import StoredCandidate
+from postgres_probe import POSTGRES_URL, postgres_unavailable
 
 pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("OPENWERK_DURABILITY_SEED", "8"))
-POSTGRES_URL = os.environ.get(
-    "OPENWERK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 OPENWERK = Path(sys.executable).parent / "openwerk"
 BATCHES, BATCH_SIZE = 12, 60
 POOL, WITHDRAWALS = 40, 28
@@ -120,26 +116,13 @@ class Node:
         return {"Authorization": f"Bearer {self.tokens[client_id]}"}
 
 
-@functools.cache
-def _postgres_unavailable() -> str | None:
-    engine = create_engine(POSTGRES_URL)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        return f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}"
-    finally:
-        engine.dispose()
-    return None
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database: a SQLite file, or a PostgreSQL database of its own."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'durable.db'}"
         return
-    reason = _postgres_unavailable()
+    reason = postgres_unavailable()
     if reason is not None:
         pytest.skip(reason)
     name = f"ow_durability_{uuid.uuid4().hex[:12]}"

@@ -8,9 +8,7 @@ marked ``postgres`` and skips with the reason when the server cannot be reached)
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,33 +18,17 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from openwerk_server.app import create_app
 from openwerk_server.settings import NodeSettings
 from openwerk_server.storage import Store
+from postgres_probe import POSTGRES_URL, postgres_unavailable
 
-POSTGRES_URL = os.environ.get(
-    "OPENWERK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 PUBLISHER = {"Authorization": "Bearer publisher-token"}
 MEMBER_A = {"Authorization": "Bearer member-a-token"}
 Documents = Any  # conftest.Documents
 SECRET = "whsec_" + "QUJD" * 8  # 24 bytes
-
-
-@functools.cache
-def _postgres_unavailable() -> str | None:
-    engine = create_engine(POSTGRES_URL)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        return f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}"
-    finally:
-        engine.dispose()
-    return None
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -57,7 +39,7 @@ def backend_store(request: pytest.FixtureRequest, tmp_path: Path, clock: Any) ->
         yield sqlite_store
         sqlite_store.dispose()
         return
-    reason = _postgres_unavailable()
+    reason = postgres_unavailable()
     if reason is not None:
         pytest.skip(reason)
     schema = f"ow_flow_{uuid.uuid4().hex[:12]}"

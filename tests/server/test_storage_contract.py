@@ -7,8 +7,6 @@ Each test gets a clean database: a fresh SQLite file, or a PostgreSQL schema of 
 
 from __future__ import annotations
 
-import functools
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -20,7 +18,6 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import OperationalError
 
 from openwerk_server.errors import Conflict, IllegalTransition, NotFound
 from openwerk_server.storage import (
@@ -48,24 +45,9 @@ from openwerk_server.storage.tables import (
     metadata,
     opportunities,
 )
+from postgres_probe import POSTGRES_URL, postgres_unavailable
 
-POSTGRES_URL = os.environ.get(
-    "OPENWERK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 PUBLISHER = "test-node"
-
-
-@functools.cache
-def _postgres_unavailable() -> str | None:
-    engine = create_engine(POSTGRES_URL)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        return f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}"
-    finally:
-        engine.dispose()
-    return None
 
 
 class Clock:
@@ -85,7 +67,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[St
         yield node_store, clock
         node_store.dispose()
         return
-    reason = _postgres_unavailable()
+    reason = postgres_unavailable()
     if reason is not None:
         pytest.skip(reason)
     schema = f"ow_test_{uuid.uuid4().hex[:12]}"
