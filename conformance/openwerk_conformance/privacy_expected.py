@@ -12,6 +12,7 @@ tells, and the checks then fall back to the rules that hold for any pool.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,10 +28,16 @@ __all__ = ["ConsumerView", "expected", "fixture_only", "node_k", "view_of"]
 
 def expected(ctx: RunContext) -> dict[str, Any]:
     """``expected.json`` of the run's dataset (``{}`` when it has none)."""
-    path = (ctx.fixtures_dir or spec_v1_dir() / "fixtures") / "expected.json"
-    if not Path(path).is_file():
+    return _read_expected(Path(ctx.fixtures_dir or spec_v1_dir() / "fixtures") / "expected.json")
+
+
+@functools.cache
+def _read_expected(path: Path) -> dict[str, Any]:
+    # Every privacy check asks, per consumer; the file (~100 kB) is read and parsed once.
+    # Callers only read the result: it is shared.
+    if not path.is_file():
         return {}
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = json.loads(path.read_text(encoding="utf-8"))
     return data if isinstance(data, dict) else {}
 
 
