@@ -41,6 +41,8 @@ class NodeSpec:
     gemeenten: tuple[str, ...] = ()
     mode: str = "node"
     host: str = "127.0.0.1"
+    #: Accept http:// loopback webhook URLs (a test bed: the suite's receiver listens there).
+    allow_loopback_webhooks: bool = False
 
     @property
     def base_url(self) -> str:
@@ -106,6 +108,8 @@ def _node_toml(node: NodeSpec, files: FederationFiles, database: Path) -> str:
         f"directory_path = {_toml_string(str(files.directory))}",
         f"operator_key_path = {_toml_string(str(files.operator_public_keys))}",
     ]
+    if node.allow_loopback_webhooks:
+        lines.append("webhook_allow_loopback = true")
     return "\n".join(lines) + "\n"
 
 
@@ -196,6 +200,7 @@ def write_sandbox(root: Path, *, host: str = "127.0.0.1", port: int = 8000) -> S
         port=port,
         host=host,
         arbeidsmarktregios=("AM13",),
+        allow_loopback_webhooks=True,
     )
     clients = [
         ClientSpec(
@@ -211,9 +216,6 @@ def write_sandbox(root: Path, *, host: str = "127.0.0.1", port: int = 8000) -> S
     node_config = root / "node.toml"
     files.node_configs[node.id].replace(node_config)
     files.node_configs[node.id] = node_config
-    with node_config.open("a", encoding="utf-8") as config:
-        # The sandbox is a test bed: the suite's webhook receiver listens on loopback.
-        config.write("webhook_allow_loopback = true\n")
     conformance = root / "conformance.toml"
     lines = [
         "# Credentials for `openwerk-conformance run --config` against the sandbox node.",
