@@ -216,8 +216,9 @@ def _timed_http(
             cold.raise_for_status()
             if not cold.json().get("partial"):
                 break
-            # The gateway's own httpx timeout per node (the SDK's 10 s) cut a node still
-            # building its view for the gateway; the node finishes it meanwhile.
+            # A provider still building its view for the gateway past the gateway's deadline
+            # is left out (partial); it finishes the view meanwhile. (Before the SDK let the
+            # deadline alone bound fan-out calls, its 10 s httpx timeout cut them earlier.)
         cold_ms = (time.perf_counter() - start) * 1000
         timings: list[float] = []
         sizes: list[int] = []
@@ -402,7 +403,6 @@ def _measure(setup: Setup, processes: list[Any]) -> dict[str, Any]:
         client_id=PLATFORM,
         private_key=key,
         deadline=TIMED_DEADLINE,
-        timeout=WARM_UP_SECONDS,  # httpx's own timeout per node call: the deadline decides
     ) as client:
         federated = _timed_sdk(client, bodies, provider_pids)
         print(f"federated (SDK): {federated}", flush=True)

@@ -20,6 +20,7 @@ from openwerk_server.auth.token_endpoint import TokenEndpoint
 from openwerk_server.auth.wiring import build_node_auth
 from openwerk_server.errors import ServiceUnavailable
 from openwerk_server.feed import FeedRenderer
+from openwerk_server.log_writer import LogWriter
 from openwerk_server.middleware import (
     ApiVersionMiddleware,
     BodyLimitMiddleware,
@@ -126,6 +127,7 @@ def create_app(
         yield
         if worker is not None:
             await worker.stop()
+        await run_in_threadpool(log_writer.close)
         if owned:
             node_store.dispose()
 
@@ -153,6 +155,8 @@ def create_app(
         clock=node_store.local_now,
     )
     app.state.seen_consumers = {}
+    # Processing-log writes of the async L2 reads, committed in groups (log_writer.py).
+    log_writer = app.state.log_writer = LogWriter(node_store)
     # Events as CloudEvents per consumer (feed and webhooks), and their delivery worker.
     app.state.feed = FeedRenderer(source=settings.base_url, secret=secret)
     app.state.webhooks = WebhookWorker.from_settings(node_store, app.state.feed, settings)

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from openwerk_server.storage import Store
 from openwerk_server.storage.access_log import AccessRecord
 
-__all__ = ["log_card_reads"]
+__all__ = ["card_read_records", "log_card_reads"]
 
 
 class Caller(Protocol):
@@ -31,6 +31,43 @@ class Caller(Protocol):
         ...
 
 
+def card_read_records(
+    request: Request,
+    principal: Caller,
+    internal_ids: Iterable[str],
+    operation: str,
+    purpose: str = "matching",
+    *,
+    activity_id: str | None = None,
+) -> list[AccessRecord]:
+    """One processing-log record per candidate served (duplicates collapsed).
+
+    ``operation`` is the operationId (``searchCandidates``, ``getCandidate``,
+    ``createMatch``); ``purpose`` the consent purpose the processing serves.
+    """
+    unique = list(dict.fromkeys(internal_ids))
+    if not unique:
+        return []
+    store: Store = request.app.state.store
+    state = request.state
+    trace_id = getattr(state, "trace_id", None) or secrets.token_hex(16)
+    span_id = getattr(state, "span_id", None) or secrets.token_hex(8)
+    now = store.now()
+    return [
+        AccessRecord(
+            candidate_id=candidate_id,
+            time=now,
+            consumer=principal.client_id,
+            purpose=purpose,
+            operation=operation,
+            trace_id=trace_id,
+            span_id=span_id,
+            activity_id=activity_id,
+        )
+        for candidate_id in unique
+    ]
+
+
 def log_card_reads(
     request: Request,
     principal: Caller,
@@ -39,32 +76,15 @@ def log_card_reads(
     purpose: str = "matching",
     *,
     activity_id: str | None = None,
-) -> None:
-    """Write one processing-log record per candidate served (duplicates collapsed).
+    generation: int | None = None,
+) -> bool:
+    """Write ``card_read_records(...)`` now, in this thread.
 
-    ``operation`` is the operationId (``searchCandidates``, ``getCandidate``,
-    ``createMatch``); ``purpose`` the consent purpose the processing serves.
+    With ``generation`` nothing is written, and False returned, unless the pool is still at
+    that generation (``Store.log_access``).
     """
-    unique = list(dict.fromkeys(internal_ids))
-    if not unique:
-        return
-    store: Store = request.app.state.store
-    state = request.state
-    trace_id = getattr(state, "trace_id", None) or secrets.token_hex(16)
-    span_id = getattr(state, "span_id", None) or secrets.token_hex(8)
-    now = store.now()
-    store.log_access(
-        [
-            AccessRecord(
-                candidate_id=candidate_id,
-                time=now,
-                consumer=principal.client_id,
-                purpose=purpose,
-                operation=operation,
-                trace_id=trace_id,
-                span_id=span_id,
-                activity_id=activity_id,
-            )
-            for candidate_id in unique
-        ]
+    records = card_read_records(
+        request, principal, internal_ids, operation, purpose, activity_id=activity_id
     )
+    store: Store = request.app.state.store
+    return store.log_access(records, generation=generation)

@@ -41,7 +41,12 @@ from openwerk._models import (
 from openwerk._operations import Call
 from openwerk._pagination import LinkGuard, Page
 from openwerk._params import CandidateFilters, InstrumentFilters, OpportunityFilters
-from openwerk._transport import build_request, default_headers, translate_errors
+from openwerk._transport import (
+    build_request,
+    default_headers,
+    request_timeout,
+    translate_errors,
+)
 from openwerk.assertions import ClientCredentials
 from openwerk_spec.classes import ConformanceClass
 
@@ -100,14 +105,16 @@ class AsyncClient(BaseClient):
                 return cached
             form = tokens.request_form()
             with translate_errors(f"token request to {tokens.url}"):
-                response = await self._http.post(tokens.url, data=form)
+                response = await self._http.post(
+                    tokens.url, data=form, timeout=request_timeout(self._http)
+                )
             return tokens.accept(response)
 
     async def _send(
-        self, call: Call[Any], url: str, token: str | None
+        self, call: Call[Any], url: httpx.URL, token: str | None
     ) -> tuple[httpx.Response, str | None]:
         request, trace_id = build_request(
-            self._http, call.method, url, params=call.params, json_body=call.json, token=token
+            self._http, call.method, url, params=call.params, content=call.body, token=token
         )
         with translate_errors(f"{call.operation} {request.url}"):
             return await self._http.send(request), trace_id

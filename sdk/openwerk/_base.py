@@ -16,13 +16,16 @@ from openwerk._conformance import ConformanceGate
 from openwerk._errors import InvalidResponseError, PaginationError
 from openwerk._operations import Call, next_page
 from openwerk._pagination import LinkGuard, Page, same_origin
-from openwerk._transport import VersionWatch, check_response, decode_json
+from openwerk._transport import VersionWatch, check_response, is_not_json, not_json_error
 from openwerk.assertions import ClientCredentials
 from openwerk_spec.classes import ConformanceClass
 
 __all__ = ["BaseClient", "normalise_base_url"]
 
 T = TypeVar("T")
+
+#: How many relative paths a client keeps parsed (ids make them unbounded; the hot ones are few).
+_PARSED_MAX = 64
 
 
 def normalise_base_url(base_url: str) -> str:
@@ -48,6 +51,8 @@ class BaseClient:
         self._tokens = TokenCache(credentials) if credentials is not None else None
         self._gate = ConformanceGate("strict" if strict else "warn")
         self._versions = VersionWatch()
+        self._origin = httpx.URL(self.base_url)
+        self._parsed: dict[str, httpx.URL] = {}  # relative path -> its absolute URL
 
     def __repr__(self) -> str:
         who = f", client_id={self.credentials.client_id!r}" if self.credentials else ""
@@ -74,16 +79,25 @@ class BaseClient:
 
     # -------------------------------------------------------------- shared steps
 
-    def _url(self, call: Call[Any]) -> str:
+    def _url(self, call: Call[Any]) -> httpx.URL:
         """The URL of ``call``; ``PaginationError`` for a link to another origin.
 
         Absolute URLs come from the node (next links, event cursors); following one to
-        another origin would hand that origin the caller's bearer token.
+        another origin would hand that origin the caller's bearer token. A path relative to
+        the base URL cannot leave it; those are parsed once and kept (a fan-out asks each
+        node the same few paths on every call, and httpx's URL parsing is not cheap).
         """
-        url = call.url(self.base_url)
-        if not same_origin(httpx.URL(url), httpx.URL(self.base_url)):
+        if not call.path.startswith(("http://", "https://")):
+            url = self._parsed.get(call.path)
+            if url is None:
+                url = httpx.URL(self.base_url + call.path)
+                if len(self._parsed) < _PARSED_MAX:
+                    self._parsed[call.path] = url
+            return url
+        url = httpx.URL(call.path)
+        if not same_origin(url, self._origin):
             raise PaginationError(
-                f"{call.operation}: not following {url}: it leaves {self.base_url} "
+                f"{call.operation}: not following {call.path}: it leaves {self.base_url} "
                 "(the access token would go to another origin)"
             )
         return url
@@ -95,10 +109,12 @@ class BaseClient:
         """Check and parse one answer: ``ApiError`` for an error status, else the result."""
         self._versions.see(response)
         check_response(response, trace_id)
-        body = decode_json(response)
+        content = b"" if response.status_code == httpx.codes.NO_CONTENT else response.content
         try:
-            return call.parse(body, str(response.url))
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            return call.parse(content, str(response.url))
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError, as is JSON's
+            if is_not_json(exc):
+                raise not_json_error(response) from exc
             raise InvalidResponseError(
                 f"{call.operation}: {response.url} answered a body that does not match "
                 f"the Open Werk spec: {exc}",

@@ -111,10 +111,10 @@ class Client(BaseClient):
             return tokens.accept(response)
 
     def _send(
-        self, call: Call[Any], url: str, token: str | None
+        self, call: Call[Any], url: httpx.URL, token: str | None
     ) -> tuple[httpx.Response, str | None]:
         request, trace_id = build_request(
-            self._http, call.method, url, params=call.params, json_body=call.json, token=token
+            self._http, call.method, url, params=call.params, content=call.body, token=token
         )
         with translate_errors(f"{call.operation} {request.url}"):
             return self._http.send(request), trace_id

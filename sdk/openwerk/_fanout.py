@@ -7,6 +7,21 @@ known, and at the deadline cancels whatever still runs and reports it as ``timeo
 never raises for a node's failure: ``classify`` turns every exception into ``error`` or
 ``refused`` (why the two differ is in ``_federation``). ``read_node`` is the list
 operations' work at one node.
+
+**Timeouts.** Inside a fan-out the deadline alone bounds a node's calls: each node's task
+runs with httpx's timeout switched off (``REQUEST_TIMEOUT``), and the deadline cancels it.
+The clients' own ``timeout`` (10 s by default) is for single-node calls (``node()``,
+``introduce``). Before, it bounded fan-out calls too, so under a deadline above it a slow
+node was cut at 10 s instead of at the deadline. A shorter per-node timeout inside a
+fan-out is deliberately not offered: it would only turn a slow node's answer into a
+``timeout`` earlier, while the call still waits for the others — one number bounds the call.
+
+**Cost per node answer.** A fan-out over 30 nodes reads 30 pages for one answer, so what
+the caller spends per answer counts 30 times (``bench/fanout_caller.py``). Each node keeps
+one client, its connection pool (keep-alive) and its cached token across calls; answers are
+parsed and validated in one step (``model_validate_json``); a client parses the URL of a
+relative path once and a call's JSON body is encoded once for all nodes; a match folds each
+node's cards into the merge as they arrive (``MatchMerge``).
 """
 
 from __future__ import annotations
@@ -26,6 +41,7 @@ from openwerk._federation_merge import NodeBuffer, Position, Segment, item_id, r
 from openwerk._models import NodeStatus
 from openwerk._operations import Call
 from openwerk._pagination import LinkGuard, Page
+from openwerk._transport import REQUEST_TIMEOUT
 from openwerk.assertions import ClientCredentials, token_endpoint_for
 from openwerk.directory import Member
 
@@ -47,6 +63,8 @@ NodeDoneHook = Callable[[NodeStatus], None]
 #: Gives the httpx transport for a member (``None``: httpx's network transport).
 TransportFactory = Callable[[Member], httpx.AsyncBaseTransport | None]
 
+#: httpx's timeout inside a fan-out: none, the deadline cancels what runs too long.
+_NO_TIMEOUT = httpx.Timeout(None)
 #: After the deadline, how long cancelled node calls get to unwind before the call returns.
 _CANCEL_GRACE = 0.02
 _DETAIL_MAX = 200
@@ -82,7 +100,9 @@ class NodePool:
 
     The token endpoint differs per node (``{baseUrl}/oauth/token``, the assertion's
     ``aud``), so each node's client gets the credentials with its own endpoint. A member
-    whose ``baseUrl`` changes in a refreshed directory gets a new client.
+    whose ``baseUrl`` changes in a refreshed directory gets a new client. ``timeout`` is
+    httpx's timeout of the clients' single-node calls; inside ``fan_out`` the deadline
+    bounds them instead (see the module docstring).
     """
 
     def __init__(
@@ -97,7 +117,7 @@ class NodePool:
         self._transport_factory = transport_factory
         self._timeout = timeout
         self._headers = dict(headers) if headers else None
-        self._clients: dict[str, AsyncClient] = {}
+        self._clients: dict[str, tuple[str, AsyncClient]] = {}  # id -> (its baseUrl, client)
         self._retired: list[AsyncClient] = []
 
     @property
@@ -113,12 +133,15 @@ class NodePool:
         """The client for ``member`` (``ValueError`` when it has no usable ``baseUrl``)."""
         if member.base_url is None:
             raise ValueError(f"{member.id} has no baseUrl in the directory")
+        known = self._clients.get(member.id)
+        if known is not None and known[0] == member.base_url:
+            return known[1]  # the common case: no URL parsing on every call of every node
         base_url = normalise_base_url(member.base_url)
-        client = self._clients.get(member.id)
-        if client is not None and client.base_url == base_url:
-            return client
-        if client is not None:  # moved by the directory; the old pool closes with ours
-            self._retired.append(client)
+        if known is not None:
+            if known[1].base_url == base_url:
+                self._clients[member.id] = (member.base_url, known[1])
+                return known[1]
+            self._retired.append(known[1])  # moved by the directory; closes with ours
         credentials = None
         if self.credentials is not None:
             endpoint = token_endpoint_for(base_url)
@@ -132,12 +155,12 @@ class NodePool:
             headers=self._headers,
         )
         client.ignore_conformance()  # gating is the fan-out's choice (only_declared)
-        self._clients[member.id] = client
+        self._clients[member.id] = (member.base_url, client)
         return client
 
     async def aclose(self) -> None:
         """Close every client's connection pool."""
-        clients = [*self._clients.values(), *self._retired]
+        clients = [*(client for _, client in self._clients.values()), *self._retired]
         self._clients.clear()
         self._retired.clear()
         await asyncio.gather(*(c.aclose() for c in clients))
@@ -177,6 +200,11 @@ async def fan_out(
 
     async def attempt(member: Member) -> Outcome[R] | None:
         begun.add(member.id)
+        # The deadline bounds this node's calls, not httpx's per-request timeout (the
+        # client's ``timeout``, 10 s by default, is for single-node calls): at the deadline
+        # this task is cancelled, and before it no shorter timeout may cut the node.
+        # This task's own context, so no other call on the same client is affected.
+        REQUEST_TIMEOUT.set(_NO_TIMEOUT)
         try:
             answer = await work(member)
         except Exception as exc:  # every failure at one node becomes that node's status

@@ -24,7 +24,9 @@ deadline for the whole fan-out (default 5 s, as the spec recommends for gateways
 OW-FED-004) gives exactly one number: at the deadline every node still running is
 cancelled and reported as ``timeout``, and the call returns what arrived. A slow node
 cannot hold the others hostage, and a node that is merely slower than the others still gets
-the full deadline. Resolving the directory counts against the same deadline.
+the full deadline — also when the deadline is longer than the ``timeout`` of single-node
+calls (10 s by default): inside a fan-out httpx's per-request timeout is off and the
+deadline alone cuts a node. Resolving the directory counts against the same deadline.
 
 **``refused`` is kept apart from ``error``.** ``error`` (a 5xx, a network failure, a
 malformed answer, a 400) means the node is broken or unreachable: retrying later may help,
@@ -59,19 +61,18 @@ from openwerk._federation_merge import (
     FederatedMatchCard,
     FederatedMatchResult,
     FederatedPage,
+    MatchMerge,
     NodeBuffer,
     WalkState,
     candidate_key,
     decode_cursor,
     finish_walk,
-    merge_match_cards,
     newest_first_key,
 )
 from openwerk._introductions import ContactPerson, Introduction, IntroductionRequest
 from openwerk._matching import (
     MatchFilters,
     MatchRequest,
-    MatchResult,
     OpportunityCriteria,
     OpportunityReference,
 )
@@ -141,7 +142,8 @@ class FederatedClient:
     member ids and/or arbeidsmarktregio codes. ``max_concurrency`` caps parallel nodes.
     ``only_declared`` reads each node's ``/conformance`` (once) and leaves out, unreported,
     nodes that do not declare the operation's class, as a gateway does. ``timeout`` is the
-    httpx timeout of single-node calls (``introduce``, ``node()``).
+    httpx timeout of single-node calls (``introduce``, ``node()``) only: the calls of a
+    fan-out are bounded by ``deadline`` alone, however it compares to ``timeout``.
     """
 
     def __init__(
@@ -305,14 +307,20 @@ class FederatedClient:
         cut = call.json.get("limit") or _DEFAULT_LIMIT
         members = self._select(await self.directory(), providers)
 
-        async def work(client: AsyncClient, member: Member) -> tuple[MatchResult, int]:
+        merge = MatchMerge(cut)
+
+        async def work(client: AsyncClient, member: Member) -> tuple[OpportunityCriteria, int]:
             result = await client._call(call)
             if result.score_version != SCORE_VERSION:
                 raise InvalidResponseError(
                     f"{member.id} ranked with {result.score_version!r}; only {SCORE_VERSION} "
                     "scores can be merged"
                 )
-            return result, len(result.items)
+            # Folded in at once, with no await before this node's outcome is final: a node
+            # whose cards are in the merge is always reported ``ok``, and the rest of its
+            # page is dropped here rather than held until the last node answered.
+            merge.add(member.id, result.items)
+            return result.opportunity, len(result.items)
 
         outcomes = await self._fan_out(
             members,
@@ -321,15 +329,13 @@ class FederatedClient:
             started=started,
             on_node_done=on_node_done,
         )
-        answered: list[tuple[str, MatchResult]] = [
-            (o.status.node, o.value) for o in outcomes if o.value is not None
-        ]
+        criteria = [o.value for o in outcomes if o.value is not None]
         nodes = [o.status for o in outcomes]
         return FederatedMatchResult(
-            items=merge_match_cards({node: r.items for node, r in answered}, cut),
+            items=merge.cards(),
             partial=any(n.status != "ok" for n in nodes),
             nodes=nodes,
-            opportunity=answered[0][1].opportunity if answered else None,
+            opportunity=criteria[0] if criteria else None,
         )
 
     # -------------------------------------------------------------- lists

@@ -9,8 +9,10 @@ model, so the two cannot drift apart and a new operation is written once, here.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -39,6 +41,7 @@ from openwerk._models import (
 )
 from openwerk._pagination import Page, next_href, page_parser
 from openwerk._params import CandidateFilters, InstrumentFilters, OpportunityFilters, query_params
+from openwerk._transport import json_value
 from openwerk_spec.classes import ConformanceClass
 
 __all__ = ["Call", "EventBatch"]
@@ -60,11 +63,22 @@ class Call(Generic[T]):
     operation: str  # the spec's operationId, used in messages
     method: str
     path: str  # relative to the base URL ("/vacancies"), or an absolute URL (a next link)
-    parse: Callable[[Any, str], T]  # (JSON body, URL it came from) -> result
+    parse: Callable[[bytes, str], T]  # (body as sent, URL it came from) -> result
     params: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
     needs: ConformanceClass | None = None
     public: bool = False  # sent without a token even when the client has credentials
+
+    @cached_property
+    def body(self) -> bytes | None:
+        """``json`` as the request body, encoded once (a fan-out sends it to every node).
+
+        Compact UTF-8, as httpx encodes ``json=``; ``None`` when the call has no body.
+        """
+        if self.json is None:
+            return None
+        text = json.dumps(self.json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode("utf-8")
 
     def url(self, base_url: str) -> str:
         """The absolute URL of this call at a node whose API root is ``base_url``."""
@@ -90,15 +104,18 @@ def _seg(value: str) -> str:
     return quote(str(value), safe="")
 
 
-def _model(cls: type[M]) -> Callable[[Any, str], M]:
-    def parse(body: Any, url: str) -> M:
-        return cls.model_validate(body)
+def _model(cls: type[M]) -> Callable[[bytes, str], M]:
+    def parse(content: bytes, url: str) -> M:
+        # One step: pydantic-core parses the JSON and validates it in Rust, without the
+        # dicts and lists json.loads would build only to be read once and dropped (for a
+        # 20-card match page about a third less CPU than json.loads + model_validate).
+        return cls.model_validate_json(content) if content else cls.model_validate(None)
 
     return parse
 
 
-def _raw(body: Any, url: str) -> dict[str, Any]:
-    return _raw_item(body)
+def _raw(content: bytes, url: str) -> dict[str, Any]:
+    return _raw_item(json_value(content))
 
 
 def _raw_item(item: Any) -> dict[str, Any]:
@@ -110,18 +127,18 @@ def _body(value: RequestModel | Mapping[str, Any]) -> dict[str, Any]:
     return value.to_body() if isinstance(value, RequestModel) else dict(value)
 
 
-def _nothing(body: Any, url: str) -> None:
+def _nothing(content: bytes, url: str) -> None:
     return None
 
 
 def _get(
-    operation: str, path: str, parse: Callable[[Any, str], T], needs: ConformanceClass | None
+    operation: str, path: str, parse: Callable[[bytes, str], T], needs: ConformanceClass | None
 ) -> Call[T]:
     return Call(operation, "GET", path, parse, needs=needs)
 
 
 def _post(
-    operation: str, path: str, body: Any, parse: Callable[[Any, str], T], needs: ConformanceClass
+    operation: str, path: str, body: Any, parse: Callable[[bytes, str], T], needs: ConformanceClass
 ) -> Call[T]:
     return Call(operation, "POST", path, parse, json=body, needs=needs)
 
@@ -293,7 +310,8 @@ def statistics(
 # ------------------------------------------------------------------------ events
 
 
-def _event_batch(body: Any, url: str) -> EventBatch:
+def _event_batch(content: bytes, url: str) -> EventBatch:
+    body = json_value(content)
     items = body.get("items") if isinstance(body, Mapping) else None
     if not isinstance(items, list):
         raise ValueError(f"{url} did not answer an event page")

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from openwerk._errors import InvalidResponseError, PaginationError
 from openwerk._models import NodeStatus
+from openwerk._transport import json_value
 
 __all__ = ["LinkGuard", "Page", "next_href", "page_parser", "same_origin"]
 
@@ -62,10 +63,11 @@ def next_href(body: Any, url: str) -> str | None:
     return str(httpx.URL(url).join(href))
 
 
-def page_parser(parse_item: Callable[[Any], T]) -> Callable[[Any, str], Page[T]]:
+def page_parser(parse_item: Callable[[Any], T]) -> Callable[[bytes, str], Page[T]]:
     """A function turning a page body (fetched from a URL) into a ``Page`` of parsed items."""
 
-    def parse(body: Any, url: str) -> Page[T]:
+    def parse(content: bytes, url: str) -> Page[T]:
+        body = json_value(content)
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise InvalidResponseError(f"{url} did not answer a page (an object with 'items')")
         try:

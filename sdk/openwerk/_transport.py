@@ -16,10 +16,12 @@ import json
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib import metadata
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from openwerk._errors import (
     InvalidResponseError,
@@ -31,13 +33,17 @@ from openwerk._errors import (
 from openwerk_spec.classes import CLASS_URI_PREFIX
 
 __all__ = [
+    "REQUEST_TIMEOUT",
     "SPEC_MAJOR",
     "VersionWatch",
     "build_request",
     "check_response",
-    "decode_json",
     "default_headers",
+    "is_not_json",
+    "json_value",
     "new_traceparent",
+    "not_json_error",
+    "request_timeout",
     "sdk_version",
     "translate_errors",
 ]
@@ -71,19 +77,38 @@ def new_traceparent() -> tuple[str, str]:
     return f"00-{trace_id}-{secrets.token_hex(8)}-00", trace_id
 
 
+#: httpx's timeout for the requests made in the current context, over the client's own.
+#: ``fan_out`` sets it to none in each node's task: the fan-out's deadline bounds those calls
+#: (it cancels them), so a client's per-request timeout must not cut a node before it.
+#: A context variable because each asyncio task has its own copy: the setting covers exactly
+#: the calls one node's task makes (token, ``/conformance``, pages, the retry after a 401) and
+#: never a call the application makes at the same time on the same client.
+REQUEST_TIMEOUT: ContextVar[httpx.Timeout | None] = ContextVar(
+    "openwerk_request_timeout", default=None
+)
+
+
+def request_timeout(http: httpx.Client | httpx.AsyncClient) -> httpx.Timeout:
+    """The timeout for a request ``http`` sends now (``REQUEST_TIMEOUT``, else its own)."""
+    override = REQUEST_TIMEOUT.get()
+    return http.timeout if override is None else override
+
+
 def build_request(
     http: httpx.Client | httpx.AsyncClient,
     method: str,
-    url: str,
+    url: str | httpx.URL,
     *,
     params: Mapping[str, str] | None = None,
-    json_body: Any = None,
+    content: bytes | None = None,
     token: str | None = None,
 ) -> tuple[httpx.Request, str | None]:
     """A request with tracing and, when given, the bearer token; also its trace id.
 
-    A ``traceparent`` the caller set in the client's headers is kept (they are propagating
-    their own trace); then the trace id is theirs and the SDK does not claim to know it.
+    ``content`` is a JSON body already encoded (``Call.body``: encoded once, however many
+    nodes it goes to). A ``traceparent`` the caller set in the client's headers is kept
+    (they are propagating their own trace); then the trace id is theirs and the SDK does
+    not claim to know it.
     """
     headers: dict[str, str] = {}
     trace_id: str | None = None
@@ -91,8 +116,15 @@ def build_request(
         headers["traceparent"], trace_id = new_traceparent()
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
+    if content is not None:
+        headers["Content-Type"] = "application/json"
     request = http.build_request(
-        method, url, params=dict(params) if params else None, json=json_body, headers=headers
+        method,
+        url,
+        params=dict(params) if params else None,
+        content=content,
+        headers=headers,
+        timeout=request_timeout(http),
     )
     return request, trace_id
 
@@ -123,19 +155,33 @@ def check_response(response: httpx.Response, trace_id: str | None) -> None:
         raise error_from_response(response, trace_id=trace_id)
 
 
-def decode_json(response: httpx.Response) -> Any:
-    """The JSON body of a success response; ``InvalidResponseError`` when it is not JSON."""
-    if response.status_code == httpx.codes.NO_CONTENT or not response.content:
-        return None
-    try:
-        return json.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        ctype = response.headers.get("content-type", "no content type")
-        raise InvalidResponseError(
-            f"{response.request.method} {response.url} answered {response.status_code} "
-            f"with a body that is not JSON ({ctype})",
-            response=response,
-        ) from exc
+def json_value(content: bytes) -> Any:
+    """The JSON value of a body (``None`` when empty); ``json.JSONDecodeError`` if not JSON."""
+    return json.loads(content) if content else None
+
+
+def is_not_json(exc: ValueError) -> bool:
+    """Whether a parser's error says the body is no JSON at all (not JSON of the wrong shape).
+
+    Answers are read either by ``json_value`` (``json.JSONDecodeError``, a ``UnicodeDecodeError``)
+    or in one step by pydantic's ``model_validate_json``, which reports malformed JSON as a
+    ``ValidationError`` of type ``json_invalid``.
+    """
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        return True
+    return isinstance(exc, ValidationError) and any(
+        error["type"] == "json_invalid" for error in exc.errors(include_url=False)
+    )
+
+
+def not_json_error(response: httpx.Response) -> InvalidResponseError:
+    """The error for a success answer whose body is not JSON."""
+    ctype = response.headers.get("content-type", "no content type")
+    return InvalidResponseError(
+        f"{response.request.method} {response.url} answered {response.status_code} "
+        f"with a body that is not JSON ({ctype})",
+        response=response,
+    )
 
 
 class VersionWatch:

@@ -442,6 +442,17 @@ class DirectoryCache:
             return True
         return self._max_age is not None and now - self._loaded_at >= self._max_age
 
+    def fresh(self) -> Directory | None:
+        """The directory held now if no refresh is due, else None; never loads or waits.
+
+        For callers on an event loop: None means "call ``get`` in a worker thread", which may
+        read a file or the network.
+        """
+        current = self._current
+        if current is None or self._due(current, self._clock()):
+            return None
+        return current
+
     def get(self) -> Directory:
         """The verified directory, refreshed first if it is due."""
         with self._lock:

@@ -1,4 +1,4 @@
-"""The throughput and load benchmarks run end to end at a tiny size and end in their JSON line.
+"""The throughput, load and fan-out-caller benchmarks run end to end at a tiny size.
 
 Sizes of seconds, not the issue's minute: this proves the scripts work (seeding, serving the
 node and the bare floor as processes, tokens, the load generators, the figures), not how fast
@@ -120,3 +120,17 @@ def test_load_on_postgresql_has_no_errors() -> None:
     postgresql = figures["backends"]["postgresql"]
     assert postgresql["kinds"]["all"]["requests"] > 0
     assert postgresql["kinds"]["all"]["errors"] == 0, postgresql["errorSamples"]
+
+
+@pytest.mark.slow
+def test_fanout_caller_measures_both_transports_and_reuses_tokens_and_connections() -> None:
+    figures = _run("fanout_caller.py", BENCH_NODES="3", BENCH_CALLS="5")
+    assert figures["nodes"] == 3
+    assert figures["baseline_ms"] > 0
+    for transport in ("mock", "loopback"):
+        row = figures[transport]
+        assert row["cpu_ms_per_node"] > 0
+        assert row["p95_ms"] >= row["p50_ms"] > 0
+        assert row["best_card"][0] == "gemeente-00"
+    assert figures["mock"]["token_requests"] == 3  # one per node for all the calls
+    assert figures["loopback"]["connections_opened"] == 3  # one per node, kept alive

@@ -180,3 +180,32 @@ def test_schema_mismatch_is_invalid_response_chained_to_validation_error() -> No
     with pytest.raises(openwerk.InvalidResponseError) as caught:
         client.landing()
     assert type(caught.value.__cause__).__name__ == "ValidationError"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"<html>proxy</html>", "with a body that is not JSON"),
+        (b"\xff\xfe{", "with a body that is not JSON"),
+        (b"", "does not match the Open Werk spec|did not answer a page"),
+        (b'{"name": "no id"}', "does not match the Open Werk spec|did not answer a page"),
+    ],
+)
+@pytest.mark.parametrize("operation", ["landing", "vacancies_page"])
+def test_not_json_and_wrong_json_are_told_apart(
+    content: bytes, message: str, operation: str
+) -> None:
+    """Models read the body in one step (pydantic parses the JSON); pages via ``json.loads``.
+
+    Either way a body that is no JSON at all and JSON of the wrong shape get their own message.
+    """
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=content, headers={"Content-Type": "application/json"})
+
+    client = openwerk.Client("https://node.example.nl/v1", transport=httpx.MockTransport(handler))
+    client.ignore_conformance()
+    with pytest.raises(openwerk.InvalidResponseError, match=message) as caught:
+        getattr(client, operation)()
+    if "not JSON" in message:  # chained to the JSON parser's error, json's or pydantic's
+        assert isinstance(caught.value.__cause__, ValueError)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import time
@@ -38,8 +39,9 @@ from openwerk import (
     NodeStatus,
     OpportunityReference,
     SyncFederatedClient,
+    TransportError,
 )
-from openwerk._federation_merge import merge_match_cards, merge_streams
+from openwerk._federation_merge import MatchMerge, merge_match_cards, merge_streams
 from openwerk.directory import Directory, DirectoryCache, sign_directory, verify_directory
 from openwerk.keys import generate_signing_key, jwks, public_jwk
 from openwerk_spec.score import merge_key
@@ -211,6 +213,8 @@ class FakeNode:
         items = [
             {"candidate": card(p, self.id), "score": s, "components": COMPONENTS} for p, s in ranked
         ]
+        if self.behaviour == "bad-card":  # a valid page but for its last card
+            items.append({"candidate": card("B" * 22, self.id), "score": "high"})
         answer = {
             "scoreVersion": self.score_version,
             "node": self.id,
@@ -434,6 +438,116 @@ def test_max_concurrency_limits_parallel_nodes_and_queued_nodes_time_out() -> No
     assert all("not started" in (n.detail or "") for n in timed_out[1:])
 
 
+class SlowLoopbackNode:
+    """A provider on a real loopback socket that answers a match only after ``delay`` s.
+
+    ``httpx.MockTransport`` ignores timeouts; httpcore's network transport enforces them,
+    so the timeout a fan-out hands httpx is only seen over a socket. Raw HTTP/1.1 with
+    keep-alive: a token at once, a one-card match page late. ``connections`` counts the TCP
+    connections the client opened.
+    """
+
+    def __init__(self, node: FakeNode, delay: float) -> None:
+        self.node = node
+        self.delay = delay
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+        self._closing = asyncio.Event()
+        self._handlers: set[asyncio.Task[Any]] = set()
+
+    async def __aenter__(self) -> SlowLoopbackNode:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        self.node.base_url = f"http://127.0.0.1:{port}/v1"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        self._closing.set()  # a handler still delaying answers now, to a closed connection
+        await asyncio.gather(*self._handlers)
+
+    async def _delay(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), self.delay)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+                length = next(
+                    (int(v) for k, _, v in (h.partition(":") for h in head[1:])
+                     if k.lower() == "content-length"),
+                    0,
+                )  # fmt: skip
+                await reader.readexactly(length)
+                if head[0].split(" ")[1].endswith("/oauth/token"):
+                    body: dict[str, Any] = {
+                        "access_token": "t", "token_type": "Bearer", "expires_in": 600
+                    }  # fmt: skip
+                else:
+                    await self._delay()
+                    body = {
+                        "scoreVersion": "score-v1",
+                        "opportunity": CRITERIA,
+                        "items": [
+                            {"candidate": card("S" * 22, self.node.id), "score": 0.5,
+                             "components": COMPONENTS}
+                        ],
+                    }  # fmt: skip
+                content = json.dumps(body).encode()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(content), content)
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def test_the_deadline_not_the_client_timeout_bounds_each_node_call() -> None:
+    """A node slower than ``timeout`` (single-node calls) but within the deadline is ``ok``.
+
+    Before, each node's httpx client kept ``timeout`` for fan-out calls too, so under a
+    deadline longer than it (10 s by default) a slow node was cut at ``timeout``.
+    """
+    node = FakeNode("node-slow")
+
+    async def go() -> tuple[FederatedMatchResult, FederatedMatchResult, float, int]:
+        async with SlowLoopbackNode(node, delay=0.4) as server:
+            fed = FederatedClient(
+                directory_for(node),
+                client_id=CLIENT_ID,
+                private_key=CLIENT_KEY,
+                deadline=0.8,
+                timeout=0.2,
+            )
+            async with fed:
+                start = time.monotonic()
+                first = await fed.match(opportunity=CRITERIA)
+                elapsed = time.monotonic() - start
+                second = await fed.match(opportunity=CRITERIA)
+                # A single-node call keeps ``timeout``: the fan-out's setting did not leak.
+                single = await fed.node(node.id)
+                with pytest.raises(TransportError, match="timed out"):
+                    await single.match(opportunity=CRITERIA)
+            return first, second, elapsed, server.connections
+
+    first, second, elapsed, connections = asyncio.run(go())
+    for result in (first, second):
+        assert statuses(result.nodes) == {"node-slow": "ok"}, result.nodes
+        assert [c.pseudonym for c in result.items] == ["S" * 22]
+    assert 0.4 <= elapsed < 0.8
+    # Both fan-outs (and the single call) over one kept-alive connection.
+    assert connections == 1
+
+
 # --------------------------------------------------------------------------- node statuses
 
 
@@ -444,6 +558,7 @@ def test_max_concurrency_limits_parallel_nodes_and_queued_nodes_time_out() -> No
         ("500", "error", "500"),
         ("400", "error", "400"),
         ("garbage", "error", "not JSON"),
+        ("bad-card", "error", "does not match the Open Werk spec"),
         ("403", "refused", "403 insufficient-scope"),
         ("401", "refused", "401 invalid-token"),
         ("token-refused", "refused", "no token: 401 invalid_client"),
@@ -852,6 +967,11 @@ def test_merge_order_is_sorted_by_merge_key(cards: list[tuple[int, str, str]], l
     merged = merge_match_cards(answers, limit)
     expected = sorted(cards, key=lambda c: merge_key(Decimal(c[0]) / 1000, c[1], c[2]))[:limit]
     assert [(c.node, c.pseudonym) for c in merged] == [(n, p) for _, n, p in expected]
+    # Folded in as the nodes answer: the order of arrival, and of a node's cards, is no matter.
+    incremental = MatchMerge(limit)
+    for node, node_cards in reversed(answers.items()):
+        incremental.add(node, node_cards[::-1])
+    assert [(c.node, c.pseudonym) for c in incremental.cards()] == [(n, p) for _, n, p in expected]
 
 
 @PROPERTY

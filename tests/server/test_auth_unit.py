@@ -552,3 +552,22 @@ def test_verifier_accepts_a_jwks_during_key_rotation(directory: Directory, clock
     for key in (old, new):
         token = AccessTokenIssuer(NODE, key, clock=clock).issue(member, ["events:read"])
         assert verifier.authenticate(token.access_token).scopes == {"events:read"}
+
+
+def test_a_verified_access_token_is_kept_until_it_expires(
+    endpoint: TokenEndpoint, tokens: AccessTokenVerifier, clock: Clock, monkeypatch: Any
+) -> None:
+    """The signature of a token is checked once; expiry on every use (the test above)."""
+    checks: list[str] = []
+    check = tokens._check_signature
+    monkeypatch.setattr(tokens, "_check_signature", lambda *a: (checks.append("x"), check(*a)))
+    token = endpoint.handle(_form())["access_token"]
+    for _ in range(3):
+        assert tokens.authenticate(token).client_id == "app-c"
+    assert len(checks) == 1
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    for _ in range(2):  # a refused token is not kept either
+        with pytest.raises(InvalidToken):
+            tokens.authenticate(forged)
+    assert len(checks) == 3

@@ -389,7 +389,7 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(
     def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(store, "list_opportunities", explode)
+    monkeypatch.setattr(store, "list_opportunity_rows", explode)
     response = client.get(
         "/v1/vacancies", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"}
     )

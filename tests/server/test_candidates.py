@@ -468,9 +468,15 @@ def test_gateways_see_only_any_member_cards(
         FakeMember("consumer-b", "werkgever", ("consumer",)),
     )
     assert {tag(c).rstrip("0123456789") for c in search_all(client, CONSUMER_A)} == {"tag-any"}
+    # The same when the directory is due for a refresh (read in a worker thread).
+    app.state.directory.due = True
+    assert {tag(c).rstrip("0123456789") for c in search_all(client, CONSUMER_A)} == {"tag-any"}
     # A member that left the directory is refused, whatever its token says.
-    app.state.directory = FakeDirectory(FakeMember("consumer-b", "werkgever", ("consumer",)))
-    assert client.get("/v1/candidates", headers=CONSUMER_A).status_code == 401
+    for due in (False, True):
+        app.state.directory = FakeDirectory(
+            FakeMember("consumer-b", "werkgever", ("consumer",)), due=due
+        )
+        assert client.get("/v1/candidates", headers=CONSUMER_A).status_code == 401
 
 
 @dataclass(frozen=True)
@@ -484,14 +490,19 @@ class FakeMember:
 
 
 class FakeDirectory:
-    """Stands in for ``openwerk.directory.DirectoryCache``: ``get()`` → the directory."""
+    """Stands in for ``openwerk.directory.DirectoryCache``: ``get()`` → the directory;
+    ``fresh()`` → the same, or None while ``due`` (the route then refreshes in a thread)."""
 
-    def __init__(self, *members: FakeMember) -> None:
+    def __init__(self, *members: FakeMember, due: bool = False) -> None:
         self.members = members
+        self.due = due
 
     def get(self) -> Any:
         by_id = {m.id: m for m in self.members}
         return SimpleNamespace(members=self.members, member=by_id.get)
+
+    def fresh(self) -> Any:
+        return None if self.due else self.get()
 
 
 def test_consumer_mapping_follows_the_directory() -> None:

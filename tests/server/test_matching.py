@@ -317,13 +317,15 @@ def test_matching_needs_the_candidates_scope(module_client: TestClient) -> None:
 
 # ---------------------------------------------------------------------------- remote references
 class _Directory:
-    """Stands in for ``DirectoryCache``: ``get()`` returns a fixed directory."""
+    """Stands in for ``DirectoryCache``: ``get()`` and ``fresh()`` return a fixed directory."""
 
     def __init__(self, members: list[Member]) -> None:
         self._directory = Directory(iss="test-operator", iat=0, exp=2**40, members=tuple(members))
 
     def get(self) -> Directory:
         return self._directory
+
+    fresh = get
 
 
 def _member(

@@ -112,6 +112,10 @@ class AccessTokenIssuer:
         return IssuedToken(access_token=token, expires_in=self.ttl_seconds, scope=scope)
 
 
+#: Verified access tokens one verifier keeps (a token is ~600 bytes: ~3 MB at most).
+VERIFIED_TOKENS_KEPT = 4096
+
+
 class AccessTokenVerifier:
     """``security.Authenticator``: verifies this node's access tokens, statelessly.
 
@@ -133,9 +137,30 @@ class AccessTokenVerifier:
         self._leeway = leeway
         self._clock = clock
         self._registry = jws.JWSRegistry(algorithms=[SIGNING_ALG])
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     def authenticate(self, token: str) -> Principal:
-        """The principal the token was issued to; ``InvalidToken`` for anything else."""
+        """The principal the token was issued to; ``InvalidToken`` for anything else.
+
+        A token that verified once is kept with its ``exp`` (``VERIFIED_TOKENS_KEPT`` of
+        them): everything checked about it but expiry depends only on the token's bytes and
+        this verifier's keys, and the ES256 check is the costliest step of a small read
+        (``bench/README.md``). Expiry is checked again on every use.
+        """
+        kept = self._verified.get(token)
+        if kept is not None:
+            principal, exp = kept
+            if exp > self._clock():
+                return principal
+            self._verified.pop(token, None)
+            raise InvalidToken("token expired: get a new one from /oauth/token")
+        principal, exp = self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()  # a burst of distinct tokens; verified again when used
+        self._verified[token] = (principal, exp)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             obj = jws.extract_compact(token.encode("ascii"), registry=self._registry)
             claims = json.loads(obj.payload)
@@ -156,7 +181,7 @@ class AccessTokenVerifier:
                 "get a token from this node's /oauth/token"
             )
         self._check_signature(obj, header)
-        return self._principal(claims)
+        return self._principal(claims), claims["exp"]
 
     def _check_signature(self, obj: Any, header: dict[str, Any]) -> None:
         if header.get("alg") != SIGNING_ALG:

@@ -95,6 +95,25 @@ class PoolCache:
                 self._views.popitem(last=False)
             return cached
 
+    def peek(self, consumer: Consumer) -> CachedView | None:
+        """The consumer's view as last built today, without reading the generation or
+        waiting for a build; None when there is none.
+
+        The L2 routes' fast path: they serve from it only if the generation is unchanged
+        when they write the processing log, in the same transaction
+        (``Store.log_access(..., generation=...)``); otherwise they fall back to ``view``.
+        """
+        cached = self._views.get(consumer)
+        if cached is None or cached.day != self._clock().date():
+            return None
+        if self._lock.acquire(blocking=False):  # keep the LRU order when it costs nothing
+            try:
+                if consumer in self._views:
+                    self._views.move_to_end(consumer)
+            finally:
+                self._lock.release()
+        return cached
+
     def candidates(self) -> Sequence[PoolCandidate]:
         """The current pool itself (for L1 statistics, which count but never publish cards)."""
         generation = self._source.pool_generation()

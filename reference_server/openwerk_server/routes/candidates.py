@@ -22,17 +22,17 @@ from starlette.responses import Response
 from openwerk_server.errors import InvalidInput, InvalidParam, NotFound
 from openwerk_server.pagination import page_links
 from openwerk_server.privacy.consent import Consumer
-from openwerk_server.processing_log import log_card_reads
+from openwerk_server.privacy.views import PublishedView
 from openwerk_server.routes.deps import (
     NEGOTIATION,
     CandidateReader,
     RequestParams,
     SettingsDep,
     get_cursors,
-    get_pool,
     request_params,
+    serve_cards,
 )
-from openwerk_server.routes.responses import json_response
+from openwerk_server.routes.responses import fragment_page_response
 
 __all__ = ["CardFilter", "router", "search_listing"]
 
@@ -158,43 +158,55 @@ def _cursor_position(request: Request, listing: str, params: RequestParams) -> s
 
 
 @router.get("/candidates", operation_id="searchCandidates")
-def search_candidates(
+async def search_candidates(
     request: Request, consumer: CandidateReader, params: SearchParams, settings: SettingsDep
 ) -> Response:
     """The caller's published cards that pass every filter, by pseudonym, keyset-paged."""
     card_filter = CardFilter.from_params(params)
     listing = search_listing(consumer)
     after = _cursor_position(request, listing, params)
-    view = get_pool(request).view(consumer).view
-    cards = view.cards
-    start = bisect_right(cards, after, key=lambda card: str(card["id"])) if after else 0
-    picked: list[int] = []
-    for position in range(start, len(cards)):
-        if card_filter.admits(cards[position]):
-            picked.append(position)
-            if len(picked) > params.limit:
-                break
-    more = len(picked) > params.limit
-    picked = picked[: params.limit]
-    items = [cards[position] for position in picked]
-    log_card_reads(
-        request, consumer, [view.internal_ids[position] for position in picked], "searchCandidates"
-    )
+
+    more = False
+
+    def pick(view: PublishedView) -> list[int]:
+        """The page's positions in ``view``; ``more`` when a further card passes too."""
+        nonlocal more
+        cards = view.cards
+        start = bisect_right(cards, after, key=lambda card: str(card["id"])) if after else 0
+        picked: list[int] = []
+        for position in range(start, len(cards)):
+            if card_filter.admits(cards[position]):
+                picked.append(position)
+                if len(picked) > params.limit:
+                    break
+        more = len(picked) > params.limit
+        return picked[: params.limit]
+
+    view, picked = await serve_cards(request, consumer, pick, "searchCandidates")
     next_cursor = (
-        get_cursors(request).encode(listing, (str(items[-1]["id"]),)) if more and items else None
+        get_cursors(request).encode(listing, (str(view.cards[picked[-1]]["id"]),))
+        if more and picked
+        else None
     )
     links = page_links(
         request, base_url=settings.base_url, limit=params.limit, next_cursor=next_cursor
     )
-    return json_response({"items": items, "links": links})
+    return fragment_page_response([view.rendered(position) for position in picked], links)
 
 
 @router.get("/candidates/{pseudonym}", operation_id="getCandidate")
-def get_candidate(request: Request, consumer: CandidateReader, params: FetchParams) -> Response:
+async def get_candidate(
+    request: Request, consumer: CandidateReader, params: FetchParams
+) -> Response:
     """One card under the caller's pseudonym; the same 404 for anything it may not see."""
-    view = get_pool(request).view(consumer).view
-    position = view.index.get(params.text("pseudonym") or "")
-    if position is None:
+    wanted = params.text("pseudonym") or ""
+
+    def pick(view: PublishedView) -> list[int]:
+        position = view.index.get(wanted)
+        return [] if position is None else [position]
+
+    view, picked = await serve_cards(request, consumer, pick, "getCandidate")
+    if not picked:
         raise NotFound(NOT_PUBLISHED)
-    log_card_reads(request, consumer, [view.internal_ids[position]], "getCandidate")
-    return json_response(view.cards[position])
+    (position,) = picked
+    return Response(view.rendered(position), media_type="application/json")

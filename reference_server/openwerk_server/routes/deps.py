@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from openwerk.directory import DirectoryCache, DirectoryError
+from openwerk.directory import Directory, DirectoryCache, DirectoryError
 from openwerk_server.errors import InvalidInput, InvalidParam, NotAcceptable, ServiceUnavailable
+from openwerk_server.log_writer import LogWriter
 from openwerk_server.negotiation import choose, offered_media_types
 from openwerk_server.pagination import CursorCodec, clamp_limit
 from openwerk_server.privacy.consent import Consumer
 from openwerk_server.privacy.pool import PoolCache
+from openwerk_server.privacy.views import PublishedView
+from openwerk_server.processing_log import card_read_records, log_card_reads
 from openwerk_server.rules import RULES_BY_SCHEMA, Moment, Rule
 from openwerk_server.security import (
     Authenticator,
@@ -31,6 +34,9 @@ from openwerk_server.security import (
 from openwerk_server.settings import NodeSettings
 from openwerk_server.storage import Key, Store
 from openwerk_server.validation import check_parameters, parse_json_body, schema_problems
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 __all__ = [
     "NEGOTIATION",
@@ -49,6 +55,8 @@ __all__ = [
     "moment",
     "request_params",
     "require_scope",
+    "serve_cards",
+    "store_read",
 ]
 
 
@@ -158,11 +166,51 @@ Publisher = Annotated[Principal, Depends(require_scope("publication:write"))]
 L0Reader = Annotated[Principal | None, Depends(l0_reader)]
 
 
+async def store_read(store: Store, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a short, read-only store call: on the loop where ``store.inline_reads``, else in
+    the thread pool. Writes, and reads that may take long (view builds), always use the pool.
+    """
+    if store.inline_reads:
+        return call(*args, **kwargs)
+    return await run_in_threadpool(call, *args, **kwargs)
+
+
 # ---------------------------------------------------------------------------- consumers (L1, L2)
 def get_pool(request: Request) -> PoolCache:
     """The per-consumer L2 view cache (set by ``create_app``)."""
     pool: PoolCache = request.app.state.pool
     return pool
+
+
+async def serve_cards(
+    request: Request,
+    consumer: Consumer,
+    pick: Callable[[PublishedView], list[int]],
+    operation: str,
+) -> tuple[PublishedView, list[int]]:
+    """The view to answer from and the positions of the cards picked from it, logged.
+
+    Fast path: the view already built for the consumer, with the processing-log write
+    (grouped with other requests', ``log_writer``) confirming in its transaction that the
+    pool has not changed since;
+    a withdrawal acknowledged before that moment is therefore never served (OW-CONSENT-005).
+    Otherwise, as before: ``PoolCache.view`` (reads the generation, rebuilds if needed) in a
+    thread, then the log.
+    """
+    pool = get_pool(request)
+    cached = pool.peek(consumer)
+    if cached is not None:
+        picked = pick(cached.view)
+        served = [cached.view.internal_ids[position] for position in picked]
+        records = card_read_records(request, consumer, served, operation)
+        writer: LogWriter = request.app.state.log_writer
+        if await writer.write(records, generation=cached.generation):
+            return cached.view, picked
+    cached = await run_in_threadpool(pool.view, consumer)
+    picked = pick(cached.view)
+    served = [cached.view.internal_ids[position] for position in picked]
+    await run_in_threadpool(log_card_reads, request, consumer, served, operation)
+    return cached.view, picked
 
 
 def consumer_for(request: Request, principal: Principal) -> Consumer:
@@ -172,15 +220,23 @@ def consumer_for(request: Request, principal: Principal) -> Consumer:
     the member is a gateway that may only see ``any-member`` consents (OW-FED-014); a token
     of a member that has left the directory admits nothing. Without one (development, tests
     with a static authenticator) the token's own claims are used and nobody is a gateway.
+    May refresh the directory (a file or network read): call it from a worker thread.
     """
-    directory: DirectoryCache | None = getattr(request.app.state, "directory", None)
+    cache: DirectoryCache | None = getattr(request.app.state, "directory", None)
+    if cache is None:
+        return _consumer(request, principal, None)
+    try:
+        directory = cache.get()
+    except DirectoryError as exc:
+        raise ServiceUnavailable("The federation directory is unavailable.") from exc
+    return _consumer(request, principal, directory)
+
+
+def _consumer(request: Request, principal: Principal, directory: Directory | None) -> Consumer:
     if directory is None:
         consumer = Consumer(principal.client_id, principal.organisation_type, gateway=False)
     else:
-        try:
-            member = directory.get().member(principal.client_id)
-        except DirectoryError as exc:
-            raise ServiceUnavailable("The federation directory is unavailable.") from exc
+        member = directory.member(principal.client_id)
         if member is None:
             raise InvalidToken("The token's client is no longer a member of the federation.")
         consumer = Consumer(member.id, member.organisation_type, gateway=member.has_role("gateway"))
@@ -190,13 +246,20 @@ def consumer_for(request: Request, principal: Principal) -> Consumer:
     return consumer
 
 
-def _consumer_dependency(scope: str) -> Callable[..., Consumer]:
+def _consumer_dependency(scope: str) -> Callable[..., Awaitable[Consumer]]:
     checked = require_scope(scope)
 
-    # Sync: refreshing the directory may read a file or the network, so it runs in the pool.
+    # On the loop while the directory held is current (no I/O); a refresh, which may read a
+    # file or the network, goes to the thread pool.
     # A default, not Annotated: postponed annotations cannot name the closure's ``checked``.
-    def dependency(request: Request, principal: Principal = Depends(checked)) -> Consumer:
-        return consumer_for(request, principal)
+    async def dependency(request: Request, principal: Principal = Depends(checked)) -> Consumer:
+        cache: DirectoryCache | None = getattr(request.app.state, "directory", None)
+        if cache is None:
+            return _consumer(request, principal, None)
+        directory = cache.fresh()
+        if directory is not None:
+            return _consumer(request, principal, directory)
+        return await run_in_threadpool(consumer_for, request, principal)
 
     return dependency
 

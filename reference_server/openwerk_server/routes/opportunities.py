@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from openwerk_server.errors import InvalidInput, InvalidParam
 from openwerk_server.jsonld import LD_JSON, job_posting
+from openwerk_server.pagination import page_links
 from openwerk_server.routes.deps import (
     NEGOTIATION,
     L0Reader,
@@ -23,14 +24,16 @@ from openwerk_server.routes.deps import (
     StoreDep,
     get_cursors,
     request_params,
+    store_read,
 )
-from openwerk_server.routes.responses import json_response, page_response
+from openwerk_server.routes.responses import fragment_page_response, json_response, page_response
+from openwerk_server.settings import NodeSettings
 from openwerk_server.storage import (
     InstrumentQuery,
     OpportunityQuery,
     Resource,
+    Store,
     StoredInstrument,
-    StoredOpportunity,
 )
 from openwerk_server.storage.queries import (
     parse_datetime,
@@ -90,8 +93,19 @@ def opportunity_query(resource: Resource, params: RequestParams) -> OpportunityQ
     )
 
 
-def _opportunity_document(item: StoredOpportunity) -> dict[str, object]:
-    return item.as_document()
+async def _opportunity_page(
+    request: Request, store: Store, query: OpportunityQuery, settings: NodeSettings
+) -> Response:
+    """A page of vacancies or task offers, spliced from each row's kept rendering."""
+    page = await store_read(store, store.list_opportunity_rows, query)
+    listing = "vacancies" if query.resource == "vacancy" else "task-offers"
+    next_cursor = (
+        get_cursors(request).encode(listing, page.next_key) if page.next_key is not None else None
+    )
+    links = page_links(
+        request, base_url=settings.base_url, limit=query.limit, next_cursor=next_cursor
+    )
+    return fragment_page_response([row.rendered() for row in page.items], links)
 
 
 def _instrument_document(item: StoredInstrument) -> dict[str, object]:
@@ -99,20 +113,11 @@ def _instrument_document(item: StoredInstrument) -> dict[str, object]:
 
 
 @router.get("/vacancies", operation_id="listVacancies")
-def list_vacancies(
+async def list_vacancies(
     request: Request, _: L0Reader, params: VacancyList, settings: SettingsDep, store: StoreDep
 ) -> Response:
     """Open (or closed) vacancies of this node matching every filter."""
-    page = store.list_opportunities(opportunity_query("vacancy", params))
-    return page_response(
-        request,
-        page,
-        _opportunity_document,
-        listing="vacancies",
-        base_url=settings.base_url,
-        limit=params.limit,
-        cursors=get_cursors(request),
-    )
+    return await _opportunity_page(request, store, opportunity_query("vacancy", params), settings)
 
 
 @router.get("/vacancies/{vacancyId}", operation_id="getVacancy")
@@ -130,19 +135,12 @@ def get_vacancy(
 
 
 @router.get("/task-offers", operation_id="listTaskOffers")
-def list_task_offers(
+async def list_task_offers(
     request: Request, _: L0Reader, params: TaskOfferList, settings: SettingsDep, store: StoreDep
 ) -> Response:
     """Open (or closed) task offers matching every filter."""
-    page = store.list_opportunities(opportunity_query("task-offer", params))
-    return page_response(
-        request,
-        page,
-        _opportunity_document,
-        listing="task-offers",
-        base_url=settings.base_url,
-        limit=params.limit,
-        cursors=get_cursors(request),
+    return await _opportunity_page(
+        request, store, opportunity_query("task-offer", params), settings
     )
 
 

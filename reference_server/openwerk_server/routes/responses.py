@@ -1,18 +1,30 @@
-"""Building success responses: compact JSON, pages with links, ``Location`` for creations."""
+"""Building success responses: compact JSON, pages with links, ``Location`` for creations.
+
+Pages can be assembled from items already rendered as JSON (``fragment_page_response``): the
+hot read paths keep each stored document's rendering (``storage.rendering``) or each card's
+(``PublishedView.rendered``), so a page costs a join of bytes instead of decoding and
+re-encoding every document on every request.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openwerk_server.jsontext import json_bytes
 from openwerk_server.pagination import CursorCodec, page_links
 from openwerk_server.storage import Page
 
-__all__ = ["created", "json_response", "page_response"]
+__all__ = [
+    "created",
+    "fragment_page_response",
+    "json_bytes",
+    "json_response",
+    "page_response",
+]
 
 T = TypeVar("T")
 
@@ -25,8 +37,19 @@ def json_response(
     media_type: str = "application/json",
 ) -> Response:
     """UTF-8 JSON without ASCII escaping (Dutch names stay readable) or padding."""
-    body = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Response(body, status_code=status_code, headers=headers, media_type=media_type)
+    return Response(
+        json_bytes(content), status_code=status_code, headers=headers, media_type=media_type
+    )
+
+
+def fragment_page_response(fragments: Sequence[bytes], links: Mapping[str, Any]) -> Response:
+    """``{"items": [...], "links": {...}}`` from items each already rendered by ``json_bytes``.
+
+    The result is byte for byte what ``json_response({"items": items, "links": links})``
+    gives for the decoded items (``tests/server/test_rendering.py``).
+    """
+    body = b"".join((b'{"items":[', b",".join(fragments), b'],"links":', json_bytes(links), b"}"))
+    return Response(body, media_type="application/json")
 
 
 def created(document: Mapping[str, Any], location: str) -> Response:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, insert, or_, select
+from sqlalchemy import Connection, and_, exists, or_, select
 
 from openwerk_server.errors import NotFound
-from openwerk_server.storage.ids import new_id
+from openwerk_server.storage.bulk import binder, insert_many
+from openwerk_server.storage.ids import new_ids
 from openwerk_server.storage.queries import Key, Page
 from openwerk_server.storage.records import rfc3339
 from openwerk_server.storage.tables import access_log, candidates
@@ -95,23 +96,35 @@ def insert_access_records(conn: Connection, records: Sequence[AccessRecord]) -> 
     """Append records (one executemany statement)."""
     if not records:
         return
-    conn.execute(
-        insert(access_log),
+    # Every search, fetch and match writes here, so the rows skip SQLAlchemy's per-row
+    # parameter processing (``storage.bulk``); only the timestamp needs its column's binder.
+    bind_time = binder(conn.dialect, access_log.c.time)
+    ids = new_ids(len(records))
+    insert_many(
+        conn,
+        access_log,
+        _COLUMNS,
         [
-            {
-                "id": new_id(),
-                "time": r.time,
-                "consumer": r.consumer,
-                "purpose": r.purpose,
-                "operation": r.operation,
-                "trace_id": r.trace_id,
-                "span_id": r.span_id,
-                "activity_id": r.activity_id,
-                "candidate_id": r.candidate_id,
-            }
-            for r in records
+            (
+                record_id,
+                bind_time(r.time),
+                r.consumer,
+                r.purpose,
+                r.operation,
+                r.trace_id,
+                r.span_id,
+                r.activity_id,
+                r.candidate_id,
+            )
+            for record_id, r in zip(ids, records, strict=True)
         ],
     )
+
+
+_COLUMNS = (
+    "id", "time", "consumer", "purpose", "operation", "trace_id", "span_id", "activity_id",
+    "candidate_id",
+)  # fmt: skip
 
 
 def select_access_log(conn: Connection, query: AccessLogQuery) -> Page[StoredAccessRecord]:

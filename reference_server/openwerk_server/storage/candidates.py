@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, select, update
 
 from openwerk_server.errors import IllegalTransition, NotFound
+from openwerk_server.storage.bulk import binder, insert_many, json_text
 from openwerk_server.storage.pool import bump_generation
 from openwerk_server.storage.queries import (
     CandidateInput,
@@ -58,19 +59,40 @@ def _candidate_values(item: CandidateInput) -> dict[str, Any]:
     }
 
 
+_CANDIDATE_COLUMNS = (
+    "id", "external_reference", "gemeente", "arbeidsmarktregio", "birth_date",
+    "person", "profile", "created_at", "updated_at",
+)  # fmt: skip
+
+
 def insert_candidates(
     conn: Connection, items: Sequence[tuple[str, CandidateInput]], *, now: datetime
 ) -> None:
-    """Store new candidate records (one statement, executemany)."""
-    if items:
-        bump_generation(conn)
-        conn.execute(
-            insert(candidates),
-            [
-                {"id": new_id, "created_at": now, "updated_at": now, **_candidate_values(item)}
-                for new_id, item in items
-            ],
-        )
+    """Store new candidate records (one executemany, values pre-converted: ``storage.bulk``)."""
+    if not items:
+        return
+    bump_generation(conn)
+    stamp = binder(conn.dialect, candidates.c.created_at)(now)
+    birth = binder(conn.dialect, candidates.c.birth_date)
+    insert_many(
+        conn,
+        candidates,
+        _CANDIDATE_COLUMNS,
+        [
+            (
+                new_id,
+                item.external_reference,
+                item.gemeente,
+                item.arbeidsmarktregio,
+                birth(item.birth_date),
+                json_text(dict(item.person)),
+                json_text(dict(item.profile)),
+                stamp,
+                stamp,
+            )
+            for new_id, item in items
+        ],
+    )
 
 
 def fetch_candidate(
@@ -140,37 +162,51 @@ def _consent(row: Row[Any]) -> StoredConsent:
     )
 
 
+_CONSENT_COLUMNS = (
+    "id", "candidate_id", "purposes", "recipients", "given_at", "valid_until", "status",
+    "withdrawn_at", "last_confirmed_at", "collection_method", "notice_version", "evidence",
+    "history",
+)  # fmt: skip
+#: ``json_text`` of what a new consent holds the same for all: no evidence (JSON ``null``,
+#: as SQLAlchemy's ``JSON`` stores ``None``) and an empty history.
+_NO_EVIDENCE = json_text(None)
+_NO_HISTORY = json_text([])
+
+
 def insert_consents(
     conn: Connection,
     items: Sequence[tuple[str, str, ConsentInput]],
     *,
     now: datetime,
 ) -> None:
-    """Store new consents given as (consent id, candidate id, input)."""
+    """Store new consents given as (consent id, candidate id, input), in one executemany."""
     if not items:
         return
+    stamp = binder(conn.dialect, consents.c.given_at)
+    day = binder(conn.dialect, consents.c.valid_until)
+    now_value = stamp(now)
     rows = []
     for consent_id, candidate_id, item in items:
-        given_at = item.given_at or now
+        given_at = now_value if item.given_at is None else stamp(item.given_at)
         rows.append(
-            {
-                "id": consent_id,
-                "candidate_id": candidate_id,
-                "purposes": list(item.purposes),
-                "recipients": dict(item.recipients),
-                "given_at": given_at,
-                "valid_until": item.valid_until,
-                "status": "given",
-                "withdrawn_at": None,
-                "last_confirmed_at": given_at,
-                "collection_method": item.collection_method,
-                "notice_version": item.notice_version,
-                "evidence": dict(item.evidence) if item.evidence is not None else None,
-                "history": [],
-            }
+            (
+                consent_id,
+                candidate_id,
+                json_text(list(item.purposes)),
+                json_text(dict(item.recipients)),
+                given_at,
+                day(item.valid_until),
+                "given",
+                None,
+                given_at,  # last confirmed when given
+                item.collection_method,
+                item.notice_version,
+                _NO_EVIDENCE if item.evidence is None else json_text(dict(item.evidence)),
+                _NO_HISTORY,
+            )
         )
     bump_generation(conn)
-    conn.execute(insert(consents), rows)
+    insert_many(conn, consents, _CONSENT_COLUMNS, rows)
 
 
 def fetch_consent(

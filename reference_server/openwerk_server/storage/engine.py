@@ -15,6 +15,9 @@ from sqlalchemy.pool import StaticPool
 
 __all__ = ["WRITE_OPTION", "create_node_engine"]
 
+#: SQLite file connections kept open, and opened beyond that under load (cheap: a file).
+SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 16, 32
+
 #: Execution option the store sets on connections that will write.
 WRITE_OPTION = "openwerk_write"
 
@@ -32,6 +35,10 @@ def create_node_engine(url: str, **engine_options: Any) -> Engine:
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if parsed.database in (None, "", ":memory:"):
         options["poolclass"] = StaticPool  # one shared in-memory database
+    else:
+        # More connections than the thread pool has threads (anyio's 40) plus the event
+        # loop, which reads inline (``Store.inline_reads``) and so must never wait for one.
+        options.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_MAX_OVERFLOW)
     options.update(engine_options)
     engine = create_engine(parsed, **options)
     _configure_sqlite(engine)

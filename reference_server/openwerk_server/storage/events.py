@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, text
 
 from openwerk_server.storage.audience import tombstone_audience
-from openwerk_server.storage.ids import new_id
+from openwerk_server.storage.bulk import binder, insert_many, json_text
+from openwerk_server.storage.ids import new_id, new_ids
 from openwerk_server.storage.queries import (
     EventQuery,
     Page,
@@ -34,6 +35,9 @@ EVENT_PREFIX: Mapping[str, str] = {
 
 #: Any constant: the key of the PostgreSQL advisory lock that orders event writers.
 _EVENT_LOCK = 0x6F77_6576  # "owev"
+
+_EVENT_COLUMNS = ("id", "type", "subject", "resource_id", "recipient", "time", "data")
+_NO_DATA = json_text({})
 
 
 def record_event(
@@ -85,8 +89,9 @@ def record_resource_events(
     """Append one ``nl.openwerk.{resource}.{action}`` per id, with empty data, in one statement.
 
     For batches (``createCandidateBatch``): one advisory lock and one executemany instead of
-    a thousand round trips. Sequence numbers follow the order of ``resource_ids``. Not for
-    tombstones, whose data needs the audience of each one (``record_event`` computes it).
+    a thousand round trips, with the values pre-converted (``storage.bulk``). Sequence
+    numbers follow the order of ``resource_ids``. Not for tombstones, whose data needs the
+    audience of each one (``record_event`` computes it).
     """
     if action == "tombstone":
         raise ValueError("tombstones carry their audience: record them one by one")
@@ -95,19 +100,14 @@ def record_resource_events(
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK})
     event_type = f"{EVENT_PREFIX[resource]}.{action}"
-    conn.execute(
-        insert(events),
+    stamp = binder(conn.dialect, events.c.time)(time)
+    insert_many(
+        conn,
+        events,
+        _EVENT_COLUMNS,
         [
-            {
-                "id": new_id(),
-                "type": event_type,
-                "subject": resource_id,
-                "resource_id": resource_id,
-                "recipient": None,
-                "time": time,
-                "data": {},
-            }
-            for resource_id in resource_ids
+            (event_id, event_type, resource_id, resource_id, None, stamp, _NO_DATA)
+            for event_id, resource_id in zip(new_ids(len(resource_ids)), resource_ids, strict=True)
         ],
     )
 

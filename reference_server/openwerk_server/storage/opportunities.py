@@ -10,7 +10,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    Text,
+    and_,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import cast as cast_
 from sqlalchemy.sql.elements import ColumnElement
 
 from openwerk_server.errors import Conflict, IllegalTransition, InvalidInput, InvalidParam
@@ -28,6 +41,7 @@ from openwerk_server.storage.records import (
     StoredInstrument,
     StoredOpportunity,
 )
+from openwerk_server.storage.rendered import ListedOpportunity
 from openwerk_server.storage.rows import one_row
 from openwerk_server.storage.tables import (
     instrument_gemeenten,
@@ -215,19 +229,31 @@ def _opportunity_filters(query: OpportunityQuery) -> list[ColumnElement[bool]]:
     return where
 
 
-def select_opportunities(conn: Connection, query: OpportunityQuery) -> Page[StoredOpportunity]:
-    """A page, newest first: ``createdAt`` descending, ties by ``id`` descending."""
+def select_opportunity_rows(conn: Connection, query: OpportunityQuery) -> Page[ListedOpportunity]:
+    """A page, newest first (``createdAt`` descending, ties by ``id`` descending), with each
+    document left as JSON text.
+
+    The list routes render rows through ``ListedOpportunity.rendered``, which keeps each
+    row's rendering, so the text is never decoded for a row seen before.
+    """
     o = opportunities.c
-    stmt = (
-        select(opportunities)
-        .where(*_opportunity_filters(query))
+    columns = select(
+        o.resource, o.id, o.publisher, o.status, o.created_at, o.updated_at, o.closed_at,
+        cast_(o.document, Text).label("content_json"),
+    )  # fmt: skip
+    rows = conn.execute(_page_statement(columns, query)).all()
+    items = tuple(ListedOpportunity(*row) for row in rows[: query.limit])
+    more = len(rows) > query.limit
+    return Page(items, _key(items[-1].created_at, items[-1].id) if more and items else None)
+
+
+def _page_statement(stmt: Select[Any], query: OpportunityQuery) -> Select[Any]:
+    o = opportunities.c
+    return (
+        stmt.where(*_opportunity_filters(query))
         .order_by(o.created_at.desc(), o.id.desc())
         .limit(query.limit + 1)
     )
-    rows = conn.execute(stmt).all()
-    items = tuple(_opportunity(row) for row in rows[: query.limit])
-    more = len(rows) > query.limit
-    return Page(items, _key(items[-1].created_at, items[-1].id) if more and items else None)
 
 
 # ---------------------------------------------------------------------------- instruments

@@ -40,7 +40,7 @@ from openwerk_server.storage.access_log import (
 )
 from openwerk_server.storage.engine import WRITE_OPTION, create_node_engine
 from openwerk_server.storage.events import record_event, record_resource_events, select_events
-from openwerk_server.storage.ids import new_id
+from openwerk_server.storage.ids import new_id, new_ids
 from openwerk_server.storage.introductions import PlacementFact
 from openwerk_server.storage.queries import (
     BatchItem,
@@ -64,6 +64,7 @@ from openwerk_server.storage.records import (
     StoredInstrument,
     StoredOpportunity,
 )
+from openwerk_server.storage.rendered import ListedOpportunity
 from openwerk_server.storage.tables import used_assertions
 
 __all__ = ["Clock", "Store", "utc_now"]
@@ -97,6 +98,12 @@ class Store:
         # instead of in SQLite's busy handler (which polls and gives up after busy_timeout)
         # keeps concurrent batch posts from failing with 503 on a loaded machine.
         self._sqlite_writer = threading.RLock() if engine.dialect.name == "sqlite" else None
+        #: Whether a short read may run on the event loop instead of a worker thread
+        #: (``routes.deps.store_read``): on SQLite a page read is a fraction of a millisecond
+        #: of local file access and WAL readers never wait for writers, while the hop to a
+        #: worker thread and back costs more than the read; a PostgreSQL read is a network
+        #: round trip and may wait for a pooled connection, so it keeps its thread.
+        self.inline_reads = engine.dialect.name == "sqlite"
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock = utc_now, **engine_options: Any) -> Store:
@@ -195,8 +202,13 @@ class Store:
 
     def list_opportunities(self, query: OpportunityQuery) -> Page[StoredOpportunity]:
         """A page of vacancies or task offers matching every filter."""
+        page = self.list_opportunity_rows(query)
+        return Page(tuple(row.record() for row in page.items), page.next_key)
+
+    def list_opportunity_rows(self, query: OpportunityQuery) -> Page[ListedOpportunity]:
+        """The same page as ``list_opportunities``, each row still JSON text, rendered once."""
         with self._transaction(write=False) as conn:
-            return opp_sql.select_opportunities(conn, query)
+            return opp_sql.select_opportunity_rows(conn, query)
 
     @staticmethod
     def _publication_event(
@@ -265,13 +277,15 @@ class Store:
         """Register candidates with their consents, all or nothing (OW-PUB-004)."""
         with self._transaction(write=True) as conn:
             now = self.now()
+            # All ids from one read of the random source (``new_ids``), handed out in order.
+            fresh = iter(new_ids(len(items) + sum(len(item.consents) for item in items)))
             results: list[BatchResult] = []
             rows: list[tuple[str, CandidateInput]] = []
             consent_rows: list[tuple[str, str, ConsentInput]] = []
             for item in items:
-                candidate_id = new_id()
+                candidate_id = next(fresh)
                 rows.append((candidate_id, item.candidate))
-                ids = tuple(new_id() for _ in item.consents)
+                ids = tuple(next(fresh) for _ in item.consents)
                 consent_rows.extend(
                     (cid, candidate_id, consent)
                     for cid, consent in zip(ids, item.consents, strict=True)
@@ -409,12 +423,38 @@ class Store:
             return pool_sql.load_pool(conn)
 
     # ------------------------------------------------------------------ processing log
-    def log_access(self, entries: Sequence[AccessRecord]) -> None:
-        """Append processing-log records, all in one transaction (OW-LOG-001)."""
-        if not entries:
-            return
-        with self._transaction(write=True) as conn:
-            insert_access_records(conn, entries)
+    def log_access(self, entries: Sequence[AccessRecord], *, generation: int | None = None) -> bool:
+        """Append processing-log records, all in one transaction (OW-LOG-001).
+
+        With ``generation`` (of the view the cards were taken from), only if the pool is
+        still at that generation, read in the same transaction: False, and nothing written,
+        means the pool changed and the cards must not be served. Without records this is
+        that check alone.
+        """
+        return self.log_access_groups([(entries, generation)])[0]
+
+    def log_access_groups(
+        self, groups: Sequence[tuple[Sequence[AccessRecord], int | None]]
+    ) -> list[bool]:
+        """``log_access`` for several requests in one transaction (``log_writer``): each
+        group is written, or refused for a changed generation, on its own."""
+        if all(generation is None and not entries for entries, generation in groups):
+            return [True] * len(groups)
+        with self._transaction(write=any(entries for entries, _ in groups)) as conn:
+            current = (
+                pool_sql.read_generation(conn)
+                if any(generation is not None for _, generation in groups)
+                else None
+            )
+            outcomes = [generation is None or generation == current for _, generation in groups]
+            accepted = [
+                record
+                for (entries, _), ok in zip(groups, outcomes, strict=True)
+                if ok
+                for record in entries
+            ]
+            insert_access_records(conn, accepted)
+        return outcomes
 
     def access_log(self, query: AccessLogQuery) -> Page[StoredAccessRecord]:
         """One candidate's processing-log records, newest first (OW-LOG-004)."""

@@ -1,0 +1,65 @@
+"""Many-row inserts with the parameters already in the driver's form.
+
+``createCandidateBatch`` writes about 2,900 rows a batch (1,000 candidates, ~900 consents,
+~900 events). Through ``conn.execute(insert(table), rows)`` SQLAlchemy builds each row's
+parameters and runs every column's bind processor on every value — the JSON types' serialiser,
+the UTC datetime decorator, SQLite's date format — which cost more than SQLite spends storing
+the rows (issue 8, ``bench/ingest.py``). Here the caller hands tuples that already hold what
+those processors would have produced, and one ``executemany`` of a fixed ``INSERT`` sends them.
+
+What is stored stays exactly what ``insert()`` stored: ``json_text`` is SQLAlchemy's default
+serialiser (``json.dumps``, no options), and ``binder`` returns the column type's own bind
+processor for the caller to apply to values that vary (once per value, not per column of
+every row; a constant such as the batch's timestamp is converted once).
+``tests/server/test_candidate_batch_storage.py`` compares the raw rows with those of the
+SQLAlchemy path on both backends.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, Column, Connection, Table
+from sqlalchemy.engine import Dialect
+
+__all__ = ["binder", "insert_many", "json_text"]
+
+#: What SQLAlchemy's ``JSON`` type writes for a value (its default serialiser).
+json_text: Callable[[Any], str] = json.dumps
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def binder(dialect: Dialect, column: Column[Any]) -> Callable[[Any], Any]:
+    """The conversion ``insert()`` applies to ``column``'s values on ``dialect``."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else _same
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+    quote = dialect.identifier_preparer.quote
+    if dialect.paramstyle == "qmark":  # sqlite3
+        marks = ["?"] * len(columns)
+    elif dialect.paramstyle in ("format", "pyformat"):  # psycopg
+        # Text into a jsonb column needs the cast that SQLAlchemy renders for its own binds.
+        marks = ["%s::jsonb" if isinstance(table.c[name].type, JSON) else "%s" for name in columns]
+    else:  # pragma: no cover - the engine module makes only the two above
+        raise ValueError(f"unsupported parameter style {dialect.paramstyle}")
+    names = ", ".join(quote(name) for name in columns)
+    # Names from the schema's own Table objects, quoted by the dialect; values go as parameters.
+    return f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join(marks)})"  # noqa: S608
+
+
+def insert_many(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (values in ``columns`` order, already converted) in one executemany."""
+    if rows:
+        conn.exec_driver_sql(_insert_sql(conn.dialect, table, columns), list(rows))
