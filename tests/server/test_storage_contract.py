@@ -19,7 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select, text
 
-from openwerk_server.errors import Conflict, IllegalTransition, NotFound
+from openwerk_server.errors import Conflict, IllegalTransition, NotFound, StorageUnavailable
 from openwerk_server.storage import (
     BatchItem,
     CandidateInput,
@@ -244,6 +244,7 @@ def test_opportunity_filters(backend: tuple[Store, Clock]) -> None:
     assert ids(isco08_prefix="9") == [b.id, a.id]
     assert ids(isco08_prefix="921") == [b.id]
     assert ids(isco08_prefix="9112") == [a.id]
+    assert ids(isco08_prefix="%") == ids(isco08_prefix="_") == []  # LIKE wildcards escaped
     assert ids(esco_uri=b.content["occupation"]["escoUri"]) == [b.id]
     assert ids(skill="SNOEIEN") == [b.id]
     assert ids(skill="http://data.europa.eu/esco/skill/s1") == [b.id]
@@ -263,6 +264,11 @@ def test_opportunity_filters(backend: tuple[Store, Clock]) -> None:
     assert ids(status="closed") == [a.id]
     tasks = store.list_opportunities(OpportunityQuery(resource="task-offer")).items
     assert [t.id for t in tasks] == [task.id]
+    # Lists are read on the driver's cursor (storage.prepared); their records, timestamps
+    # included, are the ones SQLAlchemy reads one by one.
+    listed = store.list_opportunities(OpportunityQuery(resource="vacancy", status="closed"))
+    assert list(listed.items) == [store.get_opportunity("vacancy", a.id)]
+    assert listed.items[0].closed_at is not None and listed.items[0].closed_at.tzinfo is UTC
 
 
 def test_keyset_paging_has_no_duplicates_or_gaps(backend: tuple[Store, Clock]) -> None:
@@ -562,7 +568,21 @@ def test_access_log_writes_all_records_or_none(backend: tuple[Store, Clock]) -> 
     store, _clock = backend
     person = store.create_candidate(candidate())
     good = _record(person.id, datetime(2026, 3, 1, tzinfo=UTC))
-    broken = replace(good, consumer=None)  # type: ignore[arg-type]
+    broken = good._replace(consumer=None)  # type: ignore[arg-type]
     with pytest.raises(Conflict):
         store.log_access([good, broken])
     assert _count(store, access_log) == 0
+
+
+def test_an_unreachable_database_is_storage_unavailable_on_the_prepared_path(
+    tmp_path: Path,
+) -> None:
+    """The lists run on the driver's cursor; its errors become a 503, like SQLAlchemy's."""
+    store = Store.from_url(f"sqlite:///{tmp_path / 'missing' / 'node.db'}")
+    try:
+        with pytest.raises(StorageUnavailable):
+            store.list_opportunities(OpportunityQuery(resource="vacancy"))
+        with pytest.raises(StorageUnavailable):
+            store.get_opportunity("vacancy", "x")
+    finally:
+        store.dispose()

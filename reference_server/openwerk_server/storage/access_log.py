@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, exists, or_, select
 
@@ -30,9 +30,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class AccessRecord:
-    """One processing-log record to write: who processed which candidate, how and why."""
+class AccessRecord(NamedTuple):
+    """One processing-log record to write: who processed which candidate, how and why.
+
+    A named tuple, not a frozen dataclass: every L2 search builds one per card served (20 a
+    page, thousands a second under load), and a tuple is built in a fifth of the time.
+    """
 
     candidate_id: str
     time: datetime

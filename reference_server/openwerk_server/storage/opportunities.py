@@ -6,16 +6,19 @@ Functions here run inside a transaction the ``Store`` opened; they raise domain 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    Engine,
+    Integer,
     Row,
-    Select,
     Text,
     and_,
+    bindparam,
     delete,
     exists,
     insert,
@@ -24,9 +27,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import cast as cast_
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
 from openwerk_server.errors import Conflict, IllegalTransition, InvalidInput, InvalidParam
+from openwerk_server.storage.prepared import Prepared
 from openwerk_server.storage.queries import (
     InstrumentInput,
     InstrumentQuery,
@@ -62,16 +67,20 @@ def _key(created_at: datetime, item_id: str) -> Key:
     return (created_at.isoformat(), item_id)
 
 
-def _after(
-    created_column: ColumnElement[datetime], id_column: ColumnElement[str], key: Key
-) -> ColumnElement[bool]:
+def _after_values(key: Key) -> tuple[datetime, str]:
+    """The (createdAt, id) of a cursor's key; 400 ``cursor`` for one that is not."""
     try:
-        created = datetime.fromisoformat(str(key[0]))
-        last_id = str(key[1])
+        return datetime.fromisoformat(str(key[0])), str(key[1])
     except (IndexError, ValueError) as exc:
         raise InvalidInput(
             [InvalidParam("cursor", "This cursor is no longer valid.", "cursor")]
         ) from exc
+
+
+def _after(
+    created_column: ColumnElement[datetime], id_column: ColumnElement[str], key: Key
+) -> ColumnElement[bool]:
+    created, last_id = _after_values(key)
     return or_(created_column < created, and_(created_column == created, id_column < last_id))
 
 
@@ -193,67 +202,114 @@ def close_opportunity(
     return fetch_opportunity(conn, resource, opportunity_id)
 
 
-def _opportunity_filters(query: OpportunityQuery) -> list[ColumnElement[bool]]:
+def _filter_values(query: OpportunityQuery) -> dict[str, Any]:
+    """The values of the filters ``query`` sets, by bind name (``_opportunity_filters``)."""
+    values: dict[str, Any] = {"resource": query.resource, "status": query.status}
+    optional: dict[str, Any] = {
+        "esco_uri": query.esco_uri,
+        # Digits by the spec's pattern; escaped anyway, as ``startswith(autoescape=True)`` did.
+        "isco08_prefix": None
+        if query.isco08_prefix is None
+        else _escape_like(query.isco08_prefix) + "%",
+        "skill": None if query.skill is None else skill_key(query.skill),
+        "gemeente": query.gemeente,
+        "arbeidsmarktregio": query.arbeidsmarktregio,
+        "kind": query.kind,
+        "hours_min": query.hours_min,
+        "hours_max": query.hours_max,
+        "instrument": query.instrument,
+        "updated_since": query.updated_since,
+    }
+    values.update((name, value) for name, value in optional.items() if value is not None)
+    if query.after is not None:
+        values["after_created"], values["after_id"] = _after_values(query.after)
+    return values
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _opportunity_filters(names: frozenset[str]) -> list[ColumnElement[bool]]:
+    """The conditions for the filters named (``_filter_values``' keys), as named binds."""
     o = opportunities.c
-    where: list[ColumnElement[bool]] = [o.resource == query.resource, o.status == query.status]
-    if query.esco_uri is not None:
-        where.append(o.esco_uri == query.esco_uri)
-    if query.isco08_prefix is not None:
-        # Digits only (the spec's pattern), so LIKE needs no escaping.
-        where.append(o.isco08.startswith(query.isco08_prefix, autoescape=True))
-    if query.skill is not None:
+    where: list[ColumnElement[bool]] = [
+        o.resource == bindparam("resource"),
+        o.status == bindparam("status"),
+    ]
+    equal = {
+        "esco_uri": o.esco_uri,
+        "gemeente": o.gemeente,
+        "arbeidsmarktregio": o.arbeidsmarktregio,
+        "kind": o.kind,
+    }
+    where.extend(column == bindparam(name) for name, column in equal.items() if name in names)
+    if "isco08_prefix" in names:
+        where.append(o.isco08.like(bindparam("isco08_prefix"), escape="/"))
+    if "skill" in names:
         s = opportunity_skills.c
-        where.append(
-            exists().where(s.opportunity_id == o.id, s.skill_key == skill_key(query.skill))
-        )
-    if query.gemeente is not None:
-        where.append(o.gemeente == query.gemeente)
-    if query.arbeidsmarktregio is not None:
-        where.append(o.arbeidsmarktregio == query.arbeidsmarktregio)
-    if query.kind is not None:
-        where.append(o.kind == query.kind)
+        where.append(exists().where(s.opportunity_id == o.id, s.skill_key == bindparam("skill")))
     # Range overlap: [hours_min, hours_max] meets the wanted range.
-    if query.hours_min is not None:
-        where.append(o.hours_max >= query.hours_min)
-    if query.hours_max is not None:
-        where.append(o.hours_min <= query.hours_max)
-    if query.instrument is not None:
+    if "hours_min" in names:
+        where.append(o.hours_max >= bindparam("hours_min"))
+    if "hours_max" in names:
+        where.append(o.hours_min <= bindparam("hours_max"))
+    if "instrument" in names:
         i = opportunity_instruments.c
         where.append(
-            exists().where(i.opportunity_id == o.id, i.instrument_type == query.instrument)
+            exists().where(i.opportunity_id == o.id, i.instrument_type == bindparam("instrument"))
         )
-    if query.updated_since is not None:
-        where.append(o.updated_at >= query.updated_since)
-    if query.after is not None:
-        where.append(_after(o.created_at, o.id, query.after))
+    if "updated_since" in names:
+        where.append(o.updated_at >= bindparam("updated_since"))
+    if "after_created" in names:
+        created = bindparam("after_created", type_=o.created_at.type)
+        where.append(
+            or_(
+                o.created_at < created,
+                and_(o.created_at == created, o.id < bindparam("after_id")),
+            )
+        )
     return where
 
 
-def select_opportunity_rows(conn: Connection, query: OpportunityQuery) -> Page[ListedOpportunity]:
-    """A page, newest first (``createdAt`` descending, ties by ``id`` descending), with each
-    document left as JSON text.
-
-    The list routes render rows through ``ListedOpportunity.rendered``, which keeps each
-    row's rendering, so the text is never decoded for a row seen before.
-    """
+@functools.lru_cache(maxsize=512)
+def _page_statement(dialect: Dialect, names: frozenset[str]) -> Prepared:
+    """The page query for one combination of filters, compiled once for ``dialect``."""
     o = opportunities.c
-    columns = select(
-        o.resource, o.id, o.publisher, o.status, o.created_at, o.updated_at, o.closed_at,
-        cast_(o.document, Text).label("content_json"),
-    )  # fmt: skip
-    rows = conn.execute(_page_statement(columns, query)).all()
-    items = tuple(ListedOpportunity(*row) for row in rows[: query.limit])
-    more = len(rows) > query.limit
-    return Page(items, _key(items[-1].created_at, items[-1].id) if more and items else None)
-
-
-def _page_statement(stmt: Select[Any], query: OpportunityQuery) -> Select[Any]:
-    o = opportunities.c
-    return (
-        stmt.where(*_opportunity_filters(query))
+    statement = (
+        select(
+            o.resource,
+            o.id,
+            o.publisher,
+            o.status,
+            o.created_at,
+            o.updated_at,
+            o.closed_at,
+            cast_(o.document, Text).label("content_json"),
+        )
+        .where(*_opportunity_filters(names))
         .order_by(o.created_at.desc(), o.id.desc())
-        .limit(query.limit + 1)
+        .limit(bindparam("page_rows", type_=Integer()))
     )
+    return Prepared(statement, dialect)
+
+
+def select_opportunity_rows(engine: Engine, query: OpportunityQuery) -> Page[ListedOpportunity]:
+    """A page, newest first (``createdAt`` descending, ties by ``id`` descending), with each
+    row as the driver returned it, its document still JSON text.
+
+    The hottest read of a node, so it runs prepared (``storage.prepared``), and the list
+    routes render rows through ``ListedOpportunity.rendered``, which keeps each row's
+    rendering: a row seen before is neither converted nor decoded.
+    """
+    values = _filter_values(query)
+    prepared = _page_statement(engine.dialect, frozenset(values))
+    rows = prepared.fetch(engine, {**values, "page_rows": query.limit + 1})
+    items = tuple(ListedOpportunity(row, prepared) for row in rows[: query.limit])
+    if len(rows) <= query.limit or not items:
+        return Page(items, None)
+    last = items[-1].fields()
+    return Page(items, _key(last.created_at, last.id))
 
 
 # ---------------------------------------------------------------------------- instruments

@@ -168,6 +168,22 @@ class Store:
             logger.error("database unavailable: %s", exc)
             raise StorageUnavailable("The database is unavailable.") from exc
 
+    @contextmanager
+    def _driver_read(self) -> Iterator[None]:
+        """For reads run on the driver's cursor (``storage.prepared``): its errors mapped as
+        ``_transaction`` maps SQLAlchemy's."""
+        dbapi = self._engine.dialect.loaded_dbapi
+        try:
+            yield
+        except (
+            OperationalError,
+            InterfaceError,
+            dbapi.OperationalError,
+            dbapi.InterfaceError,
+        ) as exc:
+            logger.error("database unavailable: %s", exc)
+            raise StorageUnavailable("The database is unavailable.") from exc
+
     # ------------------------------------------------------------------ opportunities
     def create_opportunity(self, item: OpportunityInput, *, publisher: str) -> StoredOpportunity:
         """Publish a new vacancy or task offer (event ``published``)."""
@@ -207,8 +223,8 @@ class Store:
 
     def list_opportunity_rows(self, query: OpportunityQuery) -> Page[ListedOpportunity]:
         """The same page as ``list_opportunities``, each row still JSON text, rendered once."""
-        with self._transaction(write=False) as conn:
-            return opp_sql.select_opportunity_rows(conn, query)
+        with self._driver_read():
+            return opp_sql.select_opportunity_rows(self._engine, query)
 
     @staticmethod
     def _publication_event(
