@@ -12,6 +12,7 @@ nothing behind. On SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,14 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, create_engine, insert, text
+from sqlalchemy import Connection, create_engine, insert, select, text
 
 from openwerk.synthetic import Generator
 from openwerk_server.errors import Conflict
 from openwerk_server.storage import BatchItem, CandidateInput, ConsentInput, Store
 from openwerk_server.storage import events as events_module
 from openwerk_server.storage import store as store_module
-from openwerk_server.storage.ids import new_ids
+from openwerk_server.storage.bulk import ROWS_PER_STATEMENT, binder, insert_many
+from openwerk_server.storage.ids import new_ids, time_ordered_ids
 from openwerk_server.storage.tables import candidates, consents, events
 from postgres_probe import POSTGRES_URL, postgres_unavailable
 
@@ -235,3 +237,36 @@ def test_new_ids_are_uuid4_shaped_and_distinct() -> None:
         parsed = uuid.UUID(hex=value)
         assert (parsed.hex, parsed.version, parsed.variant) == (value, 4, uuid.RFC_4122)
     assert new_ids(0) == []
+
+
+def test_inserts_beyond_one_statement_keep_every_row_in_order(store: Store) -> None:
+    """``insert_many`` splits rows into statements of ``ROWS_PER_STATEMENT``; across the
+    splits (and a short last one) every row arrives once, with its values in place."""
+    count = 2 * ROWS_PER_STATEMENT + 17
+    stamp = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
+    with store.engine.connect() as conn, conn.begin():
+        bind = binder(conn.dialect, events.c.time)(stamp)
+        rows = [
+            (f"bulk-{n:05d}", "nl.openwerk.candidate.updated", f"c{n}", f"c{n}", None, bind, "{}")
+            for n in range(count)
+        ]
+        columns = ("id", "type", "subject", "resource_id", "recipient", "time", "data")
+        insert_many(conn, events, columns, rows)
+    with store.engine.connect() as conn:
+        stored = conn.execute(
+            select(events.c.id, events.c.subject, events.c.time, events.c.data)
+            .where(events.c.id.startswith("bulk-"))
+            .order_by(events.c.seq)
+        ).all()
+    assert [tuple(row) for row in stored] == [
+        (f"bulk-{n:05d}", f"c{n}", stamp, {}) for n in range(count)
+    ]
+
+
+def test_time_ordered_ids_sort_by_time_and_fit_the_resource_id_pattern() -> None:
+    earlier = time_ordered_ids(1000, datetime(2026, 12, 4, 3, 0, tzinfo=UTC))
+    later = time_ordered_ids(1000, datetime(2026, 12, 4, 3, 0, 0, 1000, tzinfo=UTC))
+    assert len(set(earlier + later)) == 2000
+    assert max(earlier) < min(later)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", value) for value in earlier + later)
+    assert time_ordered_ids(0, datetime.now(UTC)) == []

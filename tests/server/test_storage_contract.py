@@ -268,7 +268,8 @@ def test_opportunity_filters(backend: tuple[Store, Clock]) -> None:
     # included, are the ones SQLAlchemy reads one by one.
     listed = store.list_opportunities(OpportunityQuery(resource="vacancy", status="closed"))
     assert list(listed.items) == [store.get_opportunity("vacancy", a.id)]
-    assert listed.items[0].closed_at is not None and listed.items[0].closed_at.tzinfo is UTC
+    assert listed.items[0].closed_at is not None
+    assert listed.items[0].closed_at.tzinfo is UTC
 
 
 def test_keyset_paging_has_no_duplicates_or_gaps(backend: tuple[Store, Clock]) -> None:

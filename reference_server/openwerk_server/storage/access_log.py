@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, exists, or_, select
 
 from openwerk_server.errors import NotFound
 from openwerk_server.storage.bulk import binder, insert_many
-from openwerk_server.storage.ids import new_ids
+from openwerk_server.storage.ids import time_ordered_ids
 from openwerk_server.storage.queries import Key, Page
 from openwerk_server.storage.records import rfc3339
 from openwerk_server.storage.tables import access_log, candidates
@@ -100,28 +100,21 @@ def insert_access_records(conn: Connection, records: Sequence[AccessRecord]) -> 
     if not records:
         return
     # Every search, fetch and match writes here, so the rows skip SQLAlchemy's per-row
-    # parameter processing (``storage.bulk``); only the timestamp needs its column's binder.
+    # parameter processing (``storage.bulk``); only the timestamp needs its column's binder,
+    # once per distinct time (a request's records share one).
     bind_time = binder(conn.dialect, access_log.c.time)
-    ids = new_ids(len(records))
-    insert_many(
-        conn,
-        access_log,
-        _COLUMNS,
-        [
-            (
-                record_id,
-                bind_time(r.time),
-                r.consumer,
-                r.purpose,
-                r.operation,
-                r.trace_id,
-                r.span_id,
-                r.activity_id,
-                r.candidate_id,
-            )
-            for record_id, r in zip(ids, records, strict=True)
-        ],
-    )
+    bound: dict[datetime, Any] = {}
+    rows = []
+    for r in records:
+        moment = bound.get(r.time)
+        if moment is None:
+            moment = bound[r.time] = bind_time(r.time)
+        rows.append(
+            (moment, r.consumer, r.purpose, r.operation, r.trace_id, r.span_id,
+             r.activity_id, r.candidate_id)
+        )  # fmt: skip
+    ids = time_ordered_ids(len(rows), records[-1].time)
+    insert_many(conn, access_log, _COLUMNS, [(i, *row) for i, row in zip(ids, rows, strict=True)])
 
 
 _COLUMNS = (

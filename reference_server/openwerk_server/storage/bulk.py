@@ -5,7 +5,15 @@
 parameters and runs every column's bind processor on every value — the JSON types' serialiser,
 the UTC datetime decorator, SQLite's date format — which cost more than SQLite spends storing
 the rows (issue 8, ``bench/ingest.py``). Here the caller hands tuples that already hold what
-those processors would have produced, and one ``executemany`` of a fixed ``INSERT`` sends them.
+those processors would have produced, and multi-row ``INSERT ... VALUES (...), (...)``
+statements send them, ``ROWS_PER_STATEMENT`` rows each.
+
+Multi-row, not ``executemany``: sqlite3 releases the interpreter lock around every step of a
+statement and takes it back after, and ``executemany`` steps once per row. In a server whose
+event loop keeps the lock busy, each take-back can wait a whole switch interval (5 ms), so
+the processing-log writer (``log_writer``), inserting 20 rows per search, spent most of its
+time waiting for the lock and held every search's answer back with it (``bench/README.md``,
+*Throughput floor*). One statement per few hundred rows is one wait.
 
 What is stored stays exactly what ``insert()`` stored: ``json_text`` is SQLAlchemy's default
 serialiser (``json.dumps``, no options), and ``binder`` returns the column type's own bind
@@ -18,6 +26,7 @@ SQLAlchemy path on both backends.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,7 +34,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Connection, Table
 from sqlalchemy.engine import Dialect
 
-__all__ = ["binder", "insert_many", "json_text"]
+__all__ = ["ROWS_PER_STATEMENT", "binder", "insert_many", "json_text"]
 
 #: What SQLAlchemy's ``JSON`` type writes for a value (its default serialiser).
 json_text: Callable[[Any], str] = json.dumps
@@ -42,8 +51,13 @@ def binder(dialect: Dialect, column: Column[Any]) -> Callable[[Any], Any]:
     return process if process is not None else _same
 
 
-@functools.lru_cache(maxsize=64)
-def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+#: Rows per statement: 500 × 13 columns = 6,500 parameters, below SQLite's default limit
+#: (32,766) and PostgreSQL's (65,535).
+ROWS_PER_STATEMENT = 500
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], count: int) -> str:
     quote = dialect.identifier_preparer.quote
     if dialect.paramstyle == "qmark":  # sqlite3
         marks = ["?"] * len(columns)
@@ -53,13 +67,17 @@ def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str
     else:  # pragma: no cover - the engine module makes only the two above
         raise ValueError(f"unsupported parameter style {dialect.paramstyle}")
     names = ", ".join(quote(name) for name in columns)
+    row = f"({', '.join(marks)})"
     # Names from the schema's own Table objects, quoted by the dialect; values go as parameters.
-    return f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join(marks)})"  # noqa: S608
+    return f"INSERT INTO {quote(table.name)} ({names}) VALUES {', '.join([row] * count)}"  # noqa: S608
 
 
 def insert_many(
     conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """Insert ``rows`` (values in ``columns`` order, already converted) in one executemany."""
-    if rows:
-        conn.exec_driver_sql(_insert_sql(conn.dialect, table, columns), list(rows))
+    """Insert ``rows`` (values in ``columns`` order, already converted), in as few
+    statements as ``ROWS_PER_STATEMENT`` allows."""
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        sql = _insert_sql(conn.dialect, table, columns, len(chunk))
+        conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(chunk)))
