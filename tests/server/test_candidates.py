@@ -574,6 +574,34 @@ def test_withdrawal_while_paging_removes_the_profile_from_later_pages(
     assert seen == [p for p in everything if p != later]
 
 
+def test_a_match_after_a_withdrawal_leaves_the_candidate_out(
+    client: TestClient, docs: Documents
+) -> None:
+    """Matching answers from the consumer's cached view too (``serve_cards``); a withdrawal
+    acknowledged before the match must not be ranked, served or logged (OW-CONSENT-005)."""
+    internal = batch(client, [tagged(docs, str(i)) for i in range(12)])
+    criteria = {
+        "occupation": {"isco08": "4110"},
+        "skills": [],
+        "hoursPerWeek": {"min": 8, "max": 40},
+        "location": {"gemeente": "GM0356", "arbeidsmarktregio": "AM13"},
+    }
+    body = {"opportunity": {"inline": criteria}, "limit": 100}
+
+    def matched() -> list[str]:
+        response = client.post("/v1/matches", json=body, headers=CONSUMER_A)
+        assert response.status_code == 200, response.text
+        return [item["candidate"]["id"] for item in response.json()["items"]]
+
+    before = matched()  # builds and caches the view
+    by_pseudonym = {pseudonym(SECRET, "consumer-a", cid): cid for cid in internal}
+    gone = before[0]
+    withdraw_all(client, by_pseudonym[gone])
+    after = matched()
+    assert gone not in after
+    assert sorted(after) == sorted(p for p in before if p != gone)
+
+
 # ---------------------------------------------------------------------------- processing log
 def test_every_card_served_is_logged_with_consumer_purpose_operation_and_trace(
     client: TestClient, docs: Documents

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from openwerk_server.errors import InvalidInput, InvalidParam, NotFound
 from openwerk_server.pagination import page_links
 from openwerk_server.privacy.consent import Consumer
-from openwerk_server.privacy.views import PublishedView
+from openwerk_server.privacy.pool import CachedView
 from openwerk_server.routes.deps import (
     NEGOTIATION,
     CandidateReader,
@@ -168,10 +168,10 @@ async def search_candidates(
 
     more = False
 
-    def pick(view: PublishedView) -> list[int]:
-        """The page's positions in ``view``; ``more`` when a further card passes too."""
+    def pick(cached: CachedView) -> list[int]:
+        """The page's positions in the view; ``more`` when a further card passes too."""
         nonlocal more
-        cards = view.cards
+        cards = cached.view.cards
         start = bisect_right(cards, after, key=lambda card: str(card["id"])) if after else 0
         picked: list[int] = []
         for position in range(start, len(cards)):
@@ -182,7 +182,8 @@ async def search_candidates(
         more = len(picked) > params.limit
         return picked[: params.limit]
 
-    view, picked = await serve_cards(request, consumer, pick, "searchCandidates")
+    cached, picked = await serve_cards(request, consumer, pick, "searchCandidates")
+    view = cached.view
     next_cursor = (
         get_cursors(request).encode(listing, (str(view.cards[picked[-1]]["id"]),))
         if more and picked
@@ -201,12 +202,12 @@ async def get_candidate(
     """One card under the caller's pseudonym; the same 404 for anything it may not see."""
     wanted = params.text("pseudonym") or ""
 
-    def pick(view: PublishedView) -> list[int]:
-        position = view.index.get(wanted)
+    def pick(cached: CachedView) -> list[int]:
+        position = cached.view.index.get(wanted)
         return [] if position is None else [position]
 
-    view, picked = await serve_cards(request, consumer, pick, "getCandidate")
+    cached, picked = await serve_cards(request, consumer, pick, "getCandidate")
     if not picked:
         raise NotFound(NOT_PUBLISHED)
     (position,) = picked
-    return Response(view.rendered(position), media_type="application/json")
+    return Response(cached.view.rendered(position), media_type="application/json")

@@ -20,8 +20,7 @@ from openwerk_server.log_writer import LogWriter
 from openwerk_server.negotiation import choose, offered_media_types
 from openwerk_server.pagination import CursorCodec, clamp_limit
 from openwerk_server.privacy.consent import Consumer
-from openwerk_server.privacy.pool import PoolCache
-from openwerk_server.privacy.views import PublishedView
+from openwerk_server.privacy.pool import CachedView, PoolCache
 from openwerk_server.processing_log import card_read_records, log_card_reads
 from openwerk_server.rules import RULES_BY_SCHEMA, Moment, Rule
 from openwerk_server.security import (
@@ -185,9 +184,11 @@ def get_pool(request: Request) -> PoolCache:
 async def serve_cards(
     request: Request,
     consumer: Consumer,
-    pick: Callable[[PublishedView], list[int]],
+    pick: Callable[[CachedView], list[int]],
     operation: str,
-) -> tuple[PublishedView, list[int]]:
+    *,
+    offload: bool = False,
+) -> tuple[CachedView, list[int]]:
     """The view to answer from and the positions of the cards picked from it, logged.
 
     Fast path: the view already built for the consumer, with the processing-log write
@@ -195,22 +196,27 @@ async def serve_cards(
     pool has not changed since;
     a withdrawal acknowledged before that moment is therefore never served (OW-CONSENT-005).
     Otherwise, as before: ``PoolCache.view`` (reads the generation, rebuilds if needed) in a
-    thread, then the log.
+    thread, then the log. ``offload`` runs ``pick`` in the thread pool (ranking a large
+    pool), else it runs on the loop (a scan or a lookup).
     """
     pool = get_pool(request)
+
+    async def picked_from(cached: CachedView) -> list[int]:
+        return await run_in_threadpool(pick, cached) if offload else pick(cached)
+
     cached = pool.peek(consumer)
     if cached is not None:
-        picked = pick(cached.view)
+        picked = await picked_from(cached)
         served = [cached.view.internal_ids[position] for position in picked]
         records = card_read_records(request, consumer, served, operation)
         writer: LogWriter = request.app.state.log_writer
         if await writer.write(records, generation=cached.generation):
-            return cached.view, picked
+            return cached, picked
     cached = await run_in_threadpool(pool.view, consumer)
-    picked = pick(cached.view)
+    picked = await picked_from(cached)
     served = [cached.view.internal_ids[position] for position in picked]
     await run_in_threadpool(log_card_reads, request, consumer, served, operation)
-    return cached.view, picked
+    return cached, picked
 
 
 def consumer_for(request: Request, principal: Principal) -> Consumer:

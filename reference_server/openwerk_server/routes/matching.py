@@ -15,34 +15,36 @@ is not a provider member of the federation 400, an upstream that does not answer
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from openwerk.directory import DirectoryCache, DirectoryError
 from openwerk_server.errors import InvalidInput, InvalidParam, NotFound, ServiceUnavailable
+from openwerk_server.jsontext import json_bytes
 from openwerk_server.matching.engine import Filters
 from openwerk_server.privacy.pool import CachedView
 from openwerk_server.problems import problem_response
-from openwerk_server.processing_log import log_card_reads
 from openwerk_server.routes.deps import (
     NEGOTIATION,
     CandidateReader,
     SettingsDep,
     StoreDep,
-    get_pool,
+    serve_cards,
+    store_read,
 )
 from openwerk_server.routes.l3_deps import checked_body, match_rules
 from openwerk_server.settings import NodeSettings
 from openwerk_server.storage import Store
 from openwerk_server.validation import schema_problems
 from openwerk_spec.problems import ProblemCode
+from openwerk_spec.score import ScoreResult
 
 __all__ = ["UPSTREAM_TIMEOUT_SECONDS", "criteria_of", "router"]
 
@@ -117,7 +119,7 @@ def _fetch_remote(request: Request, node: str, resource: str, opportunity_id: st
         raise UpstreamUnavailable(f"{node} sent no JSON for {resource} {opportunity_id}.") from exc
 
 
-def _criteria(
+async def _criteria(
     request: Request, opportunity: Mapping[str, Any], settings: NodeSettings, store: Store
 ) -> dict[str, Any]:
     if "inline" in opportunity:
@@ -125,8 +127,9 @@ def _criteria(
     ref = opportunity["ref"]
     node, resource, opportunity_id = ref.get("node"), ref["type"], ref["id"]
     if node is None or node == settings.node_id:
-        return criteria_of(store.get_opportunity(resource, opportunity_id).as_document())
-    document = _fetch_remote(request, node, resource, opportunity_id)
+        stored = await store_read(store, store.get_opportunity, resource, opportunity_id)
+        return criteria_of(stored.as_document())
+    document = await run_in_threadpool(_fetch_remote, request, node, resource, opportunity_id)
     criteria = criteria_of(document) if isinstance(document, Mapping) else {}
     if schema_problems("OpportunityCriteria", criteria):
         raise UpstreamUnavailable(f"{node} sent a {resource} that is not a valid opportunity.")
@@ -143,48 +146,39 @@ def _filters(body: Mapping[str, Any]) -> Filters:
 
 
 @router.post("/matches", operation_id="createMatch")
-def create_match(
+async def create_match(
     request: Request,
     consumer: CandidateReader,
     body: MatchBody,
     settings: SettingsDep,
     store: StoreDep,
 ) -> Response:
-    """The best ``limit`` cards for the opportunity, with score-v1 and its components."""
+    """The best ``limit`` cards for the opportunity, with score-v1 and its components.
+
+    Served like a search (``serve_cards``): from the consumer's built view, logged by the
+    group-committed writer in the transaction that confirms the view is still current. A
+    fan-out sends this to every node, so the per-request cost is paid federation-wide.
+    """
     try:
-        criteria = _criteria(request, body["opportunity"], settings, store)
+        criteria = await _criteria(request, body["opportunity"], settings, store)
     except UpstreamUnavailable as exc:
         return problem_response(request.scope, ProblemCode.UPSTREAM_UNAVAILABLE, str(exc))
     limit = min(int(body.get("limit", DEFAULT_LIMIT)), MAX_LIMIT)
-    cached = get_pool(request).view(consumer)
-    top = cached.columns.top(criteria, limit, _filters(body))
-    internal_ids = cached.view.internal_ids
-    log_card_reads(
-        request, consumer, [internal_ids[index] for index, _ in top], "createMatch", "matching"
+    filters = _filters(body)
+    results: list[ScoreResult] = []
+
+    def pick(cached: CachedView) -> list[int]:
+        top = cached.columns.top(criteria, limit, filters)
+        results[:] = [result for _, result in top]
+        return [index for index, _ in top]
+
+    cached, picked = await serve_cards(request, consumer, pick, "createMatch", offload=True)
+    view = cached.view
+    items = b",".join(
+        b'{"candidate":' + view.rendered(index) + b"," + json_bytes(result.as_json())[1:]
+        for index, result in zip(picked, results, strict=True)
     )
-    texts = _card_texts(cached)
-    items = ",".join(
-        '{"candidate":' + texts(index) + "," + _dumps(result.as_json())[1:] for index, result in top
+    head = json_bytes(
+        {"scoreVersion": "score-v1", "node": settings.node_id, "opportunity": criteria}
     )
-    head = _dumps({"scoreVersion": "score-v1", "node": settings.node_id, "opportunity": criteria})
-    return Response(f'{head[:-1]},"items":[{items}]}}'.encode(), media_type="application/json")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _card_texts(cached: CachedView) -> Callable[[int], str]:
-    """The JSON text of card ``i`` of a view, serialised once per view (a match answers
-    with up to 100 cards; rendering them anew each time costs more than ranking). The cache
-    lives on the view object, so it goes when the view is rebuilt."""
-    texts: dict[int, str] = vars(cached).setdefault("_card_texts", {})
-    cards = cached.view.cards
-
-    def text(index: int) -> str:
-        rendered = texts.get(index)
-        if rendered is None:
-            rendered = texts[index] = _dumps(cards[index])
-        return rendered
-
-    return text
+    return Response(head[:-1] + b',"items":[' + items + b"]}", media_type="application/json")
