@@ -5,15 +5,20 @@
 parameters and runs every column's bind processor on every value — the JSON types' serialiser,
 the UTC datetime decorator, SQLite's date format — which cost more than SQLite spends storing
 the rows (issue 8, ``bench/ingest.py``). Here the caller hands tuples that already hold what
-those processors would have produced, and multi-row ``INSERT ... VALUES (...), (...)``
-statements send them, ``ROWS_PER_STATEMENT`` rows each.
+those processors would have produced. On PostgreSQL one ``executemany`` of a fixed ``INSERT``
+sends them (psycopg pipelines it); on SQLite multi-row ``INSERT ... VALUES (...), (...)``
+statements do, ``ROWS_PER_STATEMENT`` rows each.
 
-Multi-row, not ``executemany``: sqlite3 releases the interpreter lock around every step of a
-statement and takes it back after, and ``executemany`` steps once per row. In a server whose
-event loop keeps the lock busy, each take-back can wait a whole switch interval (5 ms), so
+Multi-row on SQLite, not ``executemany``: sqlite3 releases the interpreter lock around every
+step of a statement and takes it back after, and ``executemany`` steps once per row.
+In a server whose event loop keeps the lock busy, each take-back can wait a whole switch
+interval (5 ms), so
 the processing-log writer (``log_writer``), inserting 20 rows per search, spent most of its
 time waiting for the lock and held every search's answer back with it (``bench/README.md``,
-*Throughput floor*). One statement per few hundred rows is one wait.
+*Throughput floor*). One statement per few hundred rows is one wait. psycopg has no such
+hand-back per row, and there 500-row statements of up to 6,500 parameters cost the server
+process more CPU than the pipelined ``executemany`` (``bench/ingest.py``: 11 → 21 s of server
+CPU for 100,000 candidates), so PostgreSQL keeps it.
 
 What is stored stays exactly what ``insert()`` stored: ``json_text`` is SQLAlchemy's default
 serialiser (``json.dumps``, no options), and ``binder`` returns the column type's own bind
@@ -75,8 +80,13 @@ def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], count:
 def insert_many(
     conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """Insert ``rows`` (values in ``columns`` order, already converted), in as few
-    statements as ``ROWS_PER_STATEMENT`` allows."""
+    """Insert ``rows`` (values in ``columns`` order, already converted): on SQLite in as
+    few statements as ``ROWS_PER_STATEMENT`` allows, elsewhere in one executemany."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql(_insert_sql(conn.dialect, table, columns, 1), list(rows))
+        return
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         chunk = rows[start : start + ROWS_PER_STATEMENT]
         sql = _insert_sql(conn.dialect, table, columns, len(chunk))
