@@ -76,15 +76,10 @@ def log_card_reads(
     purpose: str = "matching",
     *,
     activity_id: str | None = None,
-    generation: int | None = None,
-) -> bool:
-    """Write ``card_read_records(...)`` now, in this thread.
-
-    With ``generation`` nothing is written, and False returned, unless the pool is still at
-    that generation (``Store.log_access``).
-    """
+) -> None:
+    """Write ``card_read_records(...)`` now, in this thread."""
     records = card_read_records(
         request, principal, internal_ids, operation, purpose, activity_id=activity_id
     )
     store: Store = request.app.state.store
-    return store.log_access(records, generation=generation)
+    store.log_access(records)
