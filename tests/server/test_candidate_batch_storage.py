@@ -15,7 +15,7 @@ import itertools
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,11 @@ from sqlalchemy import Connection, create_engine, insert, select, text
 
 from openwerk.synthetic import Generator
 from openwerk_server.errors import Conflict
-from openwerk_server.storage import BatchItem, CandidateInput, ConsentInput, Store
+from openwerk_server.storage import BatchItem, BatchResult, CandidateInput, ConsentInput, Store
 from openwerk_server.storage import events as events_module
 from openwerk_server.storage import store as store_module
 from openwerk_server.storage.bulk import ROWS_PER_STATEMENT, binder, insert_many
-from openwerk_server.storage.ids import new_ids, time_ordered_ids
+from openwerk_server.storage.ids import time_ordered_ids
 from openwerk_server.storage.tables import candidates, consents, events
 from postgres_probe import POSTGRES_URL, postgres_unavailable
 
@@ -168,10 +168,14 @@ def _fixed_ids(monkeypatch: pytest.MonkeyPatch, ids: list[str]) -> None:
     """Hand the store ``ids`` in order, and its events ``event-0``, ``event-1``, ..."""
     supply = iter(ids)
     monkeypatch.setattr(
-        store_module, "new_ids", lambda count: list(itertools.islice(supply, count))
+        store_module,
+        "time_ordered_ids",
+        lambda count, moment: list(itertools.islice(supply, count)),
     )
     monkeypatch.setattr(
-        events_module, "new_ids", lambda count: [f"event-{n}" for n in range(count)]
+        events_module,
+        "time_ordered_ids",
+        lambda count, moment: [f"event-{n}" for n in range(count)],
     )
 
 
@@ -221,7 +225,9 @@ def test_a_batch_whose_events_fail_stores_nothing(
 ) -> None:
     """The events statement runs last, after candidates and consents went in: one clash
     there (two events with one id) must take the whole batch back (OW-PUB-004)."""
-    monkeypatch.setattr(events_module, "new_ids", lambda count: ["same-event-id"] * count)
+    monkeypatch.setattr(
+        events_module, "time_ordered_ids", lambda count, moment: ["same-event-id"] * count
+    )
     generation = store.pool_generation()
     with pytest.raises(Conflict):
         store.create_candidate_batch(_items())
@@ -230,13 +236,32 @@ def test_a_batch_whose_events_fail_stores_nothing(
     assert store.pool_generation() == generation
 
 
-def test_new_ids_are_uuid4_shaped_and_distinct() -> None:
-    ids = new_ids(5000)
+def test_time_ordered_ids_are_uuid7_shaped_distinct_and_carry_their_millisecond() -> None:
+    moment = datetime(2026, 12, 4, 13, 20, 5, 123456, tzinfo=UTC)
+    ids = time_ordered_ids(5000, moment)
     assert len(set(ids)) == 5000
     for value in ids[:500]:
         parsed = uuid.UUID(hex=value)
-        assert (parsed.hex, parsed.version, parsed.variant) == (value, 4, uuid.RFC_4122)
-    assert new_ids(0) == []
+        assert (parsed.hex, parsed.version, parsed.variant) == (value, 7, uuid.RFC_4122)
+        assert int(value[:12], 16) == int(moment.timestamp() * 1000)
+
+
+def test_a_batch_gets_time_ordered_candidate_consent_and_event_ids(store: Store) -> None:
+    """The bulk path's keys grow with time (``bench/ingest.py``: random keys doubled the
+    commit at 90,000 candidates): a later batch's ids sort after an earlier one's."""
+    first = store.create_candidate_batch(_items())
+    with pytest.MonkeyPatch.context() as later:
+        later.setattr(store, "_clock", lambda: NOW + timedelta(milliseconds=1))
+        second = store.create_candidate_batch(_items())
+
+    def ids(results: list[BatchResult]) -> list[str]:
+        return [r.candidate_id for r in results] + [c for r in results for c in r.consent_ids]
+
+    assert all(uuid.UUID(hex=value).version == 7 for value in ids(first) + ids(second))
+    assert max(ids(first)) < min(ids(second))
+    with store.engine.connect() as conn:
+        event_ids = list(conn.execute(select(events.c.id)).scalars())
+    assert event_ids and all(uuid.UUID(hex=value).version == 7 for value in event_ids)
 
 
 def test_inserts_beyond_one_statement_keep_every_row_in_order(store: Store) -> None:

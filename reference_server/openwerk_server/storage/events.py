@@ -14,7 +14,7 @@ from sqlalchemy import Connection, insert, select, text
 
 from openwerk_server.storage.audience import tombstone_audience
 from openwerk_server.storage.bulk import binder, insert_many, json_text
-from openwerk_server.storage.ids import new_id, new_ids
+from openwerk_server.storage.ids import new_id, time_ordered_ids
 from openwerk_server.storage.queries import (
     EventQuery,
     Page,
@@ -107,7 +107,9 @@ def record_resource_events(
         _EVENT_COLUMNS,
         [
             (event_id, event_type, resource_id, resource_id, None, stamp, _NO_DATA)
-            for event_id, resource_id in zip(new_ids(len(resource_ids)), resource_ids, strict=True)
+            for event_id, resource_id in zip(
+                time_ordered_ids(len(resource_ids), time), resource_ids, strict=True
+            )
         ],
     )
 

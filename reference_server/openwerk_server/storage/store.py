@@ -40,7 +40,7 @@ from openwerk_server.storage.access_log import (
 )
 from openwerk_server.storage.engine import WRITE_OPTION, create_node_engine
 from openwerk_server.storage.events import record_event, record_resource_events, select_events
-from openwerk_server.storage.ids import new_id, new_ids
+from openwerk_server.storage.ids import new_id, time_ordered_ids
 from openwerk_server.storage.introductions import PlacementFact
 from openwerk_server.storage.queries import (
     BatchItem,
@@ -293,8 +293,10 @@ class Store:
         """Register candidates with their consents, all or nothing (OW-PUB-004)."""
         with self._transaction(write=True) as conn:
             now = self.now()
-            # All ids from one read of the random source (``new_ids``), handed out in order.
-            fresh = iter(new_ids(len(items) + sum(len(item.consents) for item in items)))
+            # All ids from one read of the random source, time-ordered: random keys cost the
+            # commit a page per row in each index (``time_ordered_ids``).
+            count = len(items) + sum(len(item.consents) for item in items)
+            fresh = iter(time_ordered_ids(count, now))
             results: list[BatchResult] = []
             rows: list[tuple[str, CandidateInput]] = []
             consent_rows: list[tuple[str, str, ConsentInput]] = []
