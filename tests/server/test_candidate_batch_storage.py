@@ -261,7 +261,8 @@ def test_a_batch_gets_time_ordered_candidate_consent_and_event_ids(store: Store)
     assert max(ids(first)) < min(ids(second))
     with store.engine.connect() as conn:
         event_ids = list(conn.execute(select(events.c.id)).scalars())
-    assert event_ids and all(uuid.UUID(hex=value).version == 7 for value in event_ids)
+    assert event_ids
+    assert all(uuid.UUID(hex=value).version == 7 for value in event_ids)
 
 
 def test_inserts_beyond_one_statement_keep_every_row_in_order(store: Store) -> None:
