@@ -5,9 +5,9 @@
 parameters and runs every column's bind processor on every value — the JSON types' serialiser,
 the UTC datetime decorator, SQLite's date format — which cost more than SQLite spends storing
 the rows (issue 8, ``bench/ingest.py``). Here the caller hands tuples that already hold what
-those processors would have produced. On PostgreSQL one ``executemany`` of a fixed ``INSERT``
-sends them (psycopg pipelines it); on SQLite multi-row ``INSERT ... VALUES (...), (...)``
-statements do, ``ROWS_PER_STATEMENT`` rows each.
+those processors would have produced. On PostgreSQL one ``COPY ... FROM STDIN`` streams them
+(``_copy``); on SQLite multi-row ``INSERT ... VALUES (...), (...)`` statements send them,
+``ROWS_PER_STATEMENT`` rows each.
 
 Multi-row on SQLite, not ``executemany``: sqlite3 releases the interpreter lock around every
 step of a statement and takes it back after, and ``executemany`` steps once per row.
@@ -18,7 +18,7 @@ time waiting for the lock and held every search's answer back with it (``bench/R
 *Throughput floor*). One statement per few hundred rows is one wait. psycopg has no such
 hand-back per row, and there 500-row statements of up to 6,500 parameters cost the server
 process more CPU than the pipelined ``executemany`` (``bench/ingest.py``: 11 → 21 s of server
-CPU for 100,000 candidates), so PostgreSQL keeps it.
+CPU for 100,000 candidates), which ``COPY`` then replaced.
 
 What is stored stays exactly what ``insert()`` stored: ``json_text`` is SQLAlchemy's default
 serialiser (``json.dumps``, no options), and ``binder`` returns the column type's own bind
@@ -36,8 +36,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Table
+from sqlalchemy import Column, Connection, Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 __all__ = ["ROWS_PER_STATEMENT", "binder", "insert_many", "json_text"]
 
@@ -64,13 +65,7 @@ ROWS_PER_STATEMENT = 500
 @functools.lru_cache(maxsize=256)
 def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], count: int) -> str:
     quote = dialect.identifier_preparer.quote
-    if dialect.paramstyle == "qmark":  # sqlite3
-        marks = ["?"] * len(columns)
-    elif dialect.paramstyle in ("format", "pyformat"):  # psycopg
-        # Text into a jsonb column needs the cast that SQLAlchemy renders for its own binds.
-        marks = ["%s::jsonb" if isinstance(table.c[name].type, JSON) else "%s" for name in columns]
-    else:  # pragma: no cover - the engine module makes only the two above
-        raise ValueError(f"unsupported parameter style {dialect.paramstyle}")
+    marks = ["?"] * len(columns)  # sqlite3's parameter style
     names = ", ".join(quote(name) for name in columns)
     row = f"({', '.join(marks)})"
     # Names from the schema's own Table objects, quoted by the dialect; values go as parameters.
@@ -81,13 +76,47 @@ def insert_many(
     conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """Insert ``rows`` (values in ``columns`` order, already converted): on SQLite in as
-    few statements as ``ROWS_PER_STATEMENT`` allows, elsewhere in one executemany."""
+    few statements as ``ROWS_PER_STATEMENT`` allows, on PostgreSQL by one ``COPY``."""
     if not rows:
         return
-    if conn.dialect.name != "sqlite":
-        conn.exec_driver_sql(_insert_sql(conn.dialect, table, columns, 1), list(rows))
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, columns, rows)
         return
+    if conn.dialect.name != "sqlite":  # pragma: no cover - the engine module makes only these
+        raise ValueError(f"unsupported database {conn.dialect.name}")
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         chunk = rows[start : start + ROWS_PER_STATEMENT]
         sql = _insert_sql(conn.dialect, table, columns, len(chunk))
         conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(chunk)))
+
+
+@functools.lru_cache(maxsize=64)
+def _copy_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(name) for name in columns)
+    return f"COPY {quote(table.name)} ({names}) FROM STDIN"
+
+
+def _copy(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """``COPY ... FROM STDIN`` on the connection's own driver cursor, in its transaction.
+
+    Why not ``executemany``: even pipelined, psycopg binds and sends each row as a statement
+    of its own, and that was ~60 % of the store's time for a 1,000-candidate batch
+    (``bench/ingest.py``); ``COPY`` streams the rows in its text format, which PostgreSQL
+    parses as it parses a literal — the JSON text into ``jsonb`` included, so what is stored
+    is what ``insert()`` stores (``tests/server/test_candidate_batch_storage.py``). The
+    driver's errors are raised as SQLAlchemy's, as ``exec_driver_sql`` raises them, so the
+    store maps a clash to ``Conflict`` the same way.
+    """
+    sql = _copy_sql(conn.dialect, table, columns)
+    dbapi = conn.dialect.loaded_dbapi
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a live connection inside a transaction
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error) from exc
