@@ -3,7 +3,8 @@
 ``createCandidateBatch`` sends its rows with values converted up front, one executemany per
 table (``storage.bulk``), instead of through ``insert()`` and every column type's bind
 processor (issue 8, ``bench/ingest.py``). No reader may notice: the stored values — the JSON
-text too, byte for byte on SQLite — equal what ``insert()`` writes for the same records (so
+text too, byte for byte on SQLite — equal what ``insert()`` writes for the same records (the
+engine gives SQLAlchemy the same JSON serialiser, ``bulk.json_text``; so
 every read path, candidate, consents, L2 views, events, reads what it read before), the
 documents read back over HTTP are the ones sent, and a batch whose last statement fails leaves
 nothing behind. On SQLite and on PostgreSQL.
@@ -12,6 +13,7 @@ nothing behind. On SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -27,7 +29,7 @@ from openwerk_server.errors import Conflict
 from openwerk_server.storage import BatchItem, BatchResult, CandidateInput, ConsentInput, Store
 from openwerk_server.storage import events as events_module
 from openwerk_server.storage import store as store_module
-from openwerk_server.storage.bulk import ROWS_PER_STATEMENT, binder, insert_many
+from openwerk_server.storage.bulk import ROWS_PER_STATEMENT, binder, insert_many, json_text
 from openwerk_server.storage.ids import time_ordered_ids
 from openwerk_server.storage.tables import candidates, consents, events
 from postgres_probe import POSTGRES_URL, postgres_unavailable
@@ -199,6 +201,14 @@ def test_stored_rows_equal_those_insert_writes(
     assert len(expected["consents"]) == sum(len(r.consent_ids) for r in results)
     assert results[-1].consent_ids == ()
     assert store.pool_generation() > generation  # cached L2 views see the new records
+
+
+def test_json_text_reads_back_as_the_value_and_takes_what_orjson_refuses() -> None:
+    value = {"naam": "Zoë Çelik", "uren": 32, "score": 0.75, "lijst": [None, True, "ĳ"]}
+    assert json.loads(json_text(value)) == value
+    assert "Zoë" in json_text(value)  # UTF-8, not escaped: the text orjson writes
+    huge = {"n": 2**70, 1: "int key"}  # beyond orjson's 64 bits; a non-string key
+    assert json_text(huge) == json.dumps(huge)
 
 
 def test_documents_read_back_as_sent(store: Store) -> None:

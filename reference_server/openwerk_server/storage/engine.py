@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from openwerk_server.storage.bulk import json_text
+
 __all__ = ["WRITE_OPTION", "create_node_engine"]
 
 #: SQLite file connections kept open, and opened beyond that under load (cheap: a file).
@@ -30,6 +32,8 @@ def create_node_engine(url: str, **engine_options: Any) -> Engine:
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    # One JSON spelling for every write of a JSON column, bulk or not (``storage.bulk``).
+    engine_options = {"json_serializer": json_text, **engine_options}
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, **{"pool_pre_ping": True, **engine_options})
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
