@@ -12,17 +12,15 @@ echo the submitted value: a refused BSN should not travel back in a log line.
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import math
 import re
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
+from openwerk_server.collector import collector_paused
 from openwerk_server.errors import InvalidParam, MalformedBody, UnsupportedMediaType
 from openwerk_server.schema_precheck import Check, compile_check
 from openwerk_spec.codelists import codes
@@ -65,43 +63,8 @@ def _finite(text: str) -> float:
     return value
 
 
-#: Bodies from this size on are decoded with the cyclic garbage collector paused.
+#: Bodies from this size on are decoded with the cyclic garbage collector paused (``collector``).
 PAUSE_COLLECTOR_BYTES = 64 * 1024
-
-
-class _CollectorPause:
-    """Keeps Python's cyclic garbage collector off while any thread decodes a large body.
-
-    ``json.loads`` of a 1,000-candidate batch (1.9 MB) builds ~150,000 dicts and lists; each
-    700 of them start a collection, and every few of those a full one over the whole heap,
-    which for a node's heap took 35 of the 45 ms the decoding cost (issue 8, ``bench/ingest.py``).
-    A decoder builds trees, never cycles, so those collections cannot free anything: pausing
-    them loses nothing. Counted, so overlapping decodes in the thread pool resume it only
-    when the last one ends, and only if it was on before.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holders = 0
-        self._resume = False
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._holders == 0:
-                self._resume = gc.isenabled()
-                gc.disable()
-            self._holders += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._holders -= 1
-                if self._holders == 0 and self._resume:
-                    gc.enable()
-
-
-_collector_paused = _CollectorPause()
 
 
 def _decode(text: str) -> Any:
@@ -127,7 +90,7 @@ def parse_json_body(content_type: str | None, raw: bytes) -> Any:
         text = raw.decode("utf-8-sig")
         if len(raw) < PAUSE_COLLECTOR_BYTES:
             return _decode(text)
-        with _collector_paused():
+        with collector_paused():
             return _decode(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MalformedBody("The request body is not valid JSON (RFC 8259, UTF-8).") from exc

@@ -1,4 +1,4 @@
-"""The throughput, load and fan-out-caller benchmarks run end to end at a tiny size.
+"""The throughput, load, fan-out-caller and view-build benchmarks run end to end at a tiny size.
 
 Sizes of seconds, not the issue's minute: this proves the scripts work (seeding, serving the
 node and the bare floor as processes, tokens, the load generators, the figures), not how fast
@@ -134,3 +134,12 @@ def test_fanout_caller_measures_both_transports_and_reuses_tokens_and_connection
         assert row["best_card"][0] == "gemeente-00"
     assert figures["mock"]["token_requests"] == 3  # one per node for all the calls
     assert figures["loopback"]["connections_opened"] == 3  # one per node, kept alive
+
+
+def test_view_build_bench_reports_both_builds_of_the_same_view() -> None:
+    figures = _run("view_build.py", BENCH_ROUNDS="1")
+    assert figures["candidates"] == 300
+    assert figures["cards"] > 0
+    assert figures["seconds"] >= figures["view_seconds"] >= 0
+    assert figures["baseline_seconds"] > 0
+    assert figures["ratio"] > 0  # timed figures: only their presence is checked here

@@ -7,11 +7,14 @@ stay in force for the first one or two hours of the next Dutch day.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from openwerk_server.privacy.consent import ConsentRecord, Consumer
 from openwerk_server.privacy.pool import PoolCache
@@ -104,3 +107,45 @@ def test_a_consent_expires_at_midnight_in_the_netherlands() -> None:
     assert local.cards == []
     before_midnight = datetime(2026, 3, 9, 23, 59, tzinfo=AMSTERDAM)
     assert len(build_view(pool, A, node_id="n", secret=SECRET, k=5, now=before_midnight).cards)
+
+
+def test_a_view_is_built_with_the_collector_paused_and_it_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading the pool, building the view and its columns allocate hundreds of thousands of
+    containers at 100,000 candidates; the collector's passes over them freed nothing and
+    cost a third of the build (``openwerk_server.collector``)."""
+    from openwerk_server.matching import engine
+    from openwerk_server.privacy import pool as pool_module
+
+    seen: dict[str, bool] = {}
+    source = Source(_candidates(6, date(2026, 12, 31)))
+    load = source.load_pool
+
+    def watched_load() -> Sequence[PoolCandidate]:
+        seen["load"] = gc.isenabled()
+        return load()
+
+    def watched_build(*args: Any, **kwargs: Any) -> Any:
+        seen["build"] = gc.isenabled()
+        return build_view(*args, **kwargs)
+
+    columns = engine.CardColumns
+
+    def watched_columns(cards: Any) -> Any:
+        seen["columns"] = gc.isenabled()
+        return columns(cards)
+
+    monkeypatch.setattr(source, "load_pool", watched_load)
+    monkeypatch.setattr(pool_module, "build_view", watched_build)
+    monkeypatch.setattr(pool_module, "CardColumns", watched_columns)
+    gc.enable()
+    cache = PoolCache(source, node_id="n", secret=SECRET, k=5, clock=Clock(datetime.now(UTC)))
+    assert cache.view(A).columns is not None
+    assert seen == {"load": False, "build": False, "columns": False}
+    assert gc.isenabled()
+    gc.disable()  # switched off by someone else: left off
+    source.generation += 1
+    cache.view(A)
+    assert not gc.isenabled()
+    gc.enable()

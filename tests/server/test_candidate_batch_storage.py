@@ -29,8 +29,9 @@ from openwerk_server.errors import Conflict
 from openwerk_server.storage import BatchItem, BatchResult, CandidateInput, ConsentInput, Store
 from openwerk_server.storage import events as events_module
 from openwerk_server.storage import store as store_module
-from openwerk_server.storage.bulk import ROWS_PER_STATEMENT, binder, insert_many, json_text
+from openwerk_server.storage.bulk import ROWS_PER_STATEMENT, binder, insert_many
 from openwerk_server.storage.ids import time_ordered_ids
+from openwerk_server.storage.jsoncolumns import json_text, json_value
 from openwerk_server.storage.tables import candidates, consents, events
 from postgres_probe import POSTGRES_URL, postgres_unavailable
 
@@ -203,12 +204,35 @@ def test_stored_rows_equal_those_insert_writes(
     assert store.pool_generation() > generation  # cached L2 views see the new records
 
 
-def test_json_text_reads_back_as_the_value_and_takes_what_orjson_refuses() -> None:
-    value = {"naam": "Zoë Çelik", "uren": 32, "score": 0.75, "lijst": [None, True, "ĳ"]}
-    assert json.loads(json_text(value)) == value
-    assert "Zoë" in json_text(value)  # UTF-8, not escaped: the text orjson writes
-    huge = {"n": 2**70, 1: "int key"}  # beyond orjson's 64 bits; a non-string key
-    assert json_text(huge) == json.dumps(huge)
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"naam": "Zoë Çelik", "uren": 32, "score": 0.75, "lijst": [None, True, "ĳ"]},
+        {"pay": {"min": 2**70 + 1, "max": -(2**64) - 3}},  # beyond 64 bits: orjson cannot write it
+        {"n": 2**63 - 1, "m": -(2**63), "f": 0.1 + 0.2},  # the edges orjson still writes
+        {"x": "\ud800"},  # a lone surrogate, which json.loads accepts in a request body
+        {"id": "1234567890123456789012"},  # 19 digits in a string: read by json, same value
+    ],
+)
+def test_stored_json_text_reads_back_as_exactly_the_value(value: Any) -> None:
+    text = json_text(value)
+    assert json_value(text) == value
+    assert json_value(text.encode("utf-8", "surrogatepass")) == value  # psycopg hands bytes
+    for key, item in value.items():  # an int stays an int, never a float that equals it
+        assert type(json_value(text)[key]) is type(item)
+
+
+def test_json_text_is_compact_utf8_and_old_json_dumps_text_still_reads() -> None:
+    value = {"naam": "Zoë", "uren": [1, 2]}
+    assert json_text(value) == '{"naam":"Zoë","uren":[1,2]}'
+    assert json_value(json.dumps(value)) == value  # rows written before orjson
+    assert json_text({1: "int key"}) == json.dumps({1: "int key"})
+
+
+def test_the_engine_reads_and_writes_json_columns_with_the_node_codec(store: Store) -> None:
+    dialect = store.engine.dialect
+    assert dialect._json_serializer is json_text  # type: ignore[attr-defined]
+    assert dialect._json_deserializer is json_value  # type: ignore[attr-defined]
 
 
 def test_documents_read_back_as_sent(store: Store) -> None:

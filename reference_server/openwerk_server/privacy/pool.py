@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from openwerk_server.collector import collector_paused
 from openwerk_server.matching.engine import CardColumns
 from openwerk_server.privacy.consent import Consumer
 from openwerk_server.privacy.views import PoolCandidate, PublishedView, build_view
@@ -48,7 +49,8 @@ class CachedView:
     def columns(self) -> CardColumns:
         """Vectorised columns for matching, built once per view."""
         if self._columns is None:
-            self._columns = CardColumns(self.view.cards)
+            with collector_paused():
+                self._columns = CardColumns(self.view.cards)
         return self._columns
 
 
@@ -85,9 +87,10 @@ class PoolCache:
                 self._views.move_to_end(consumer)
                 return cached
             pool = self._load(generation)
-            view = build_view(
-                pool, consumer, node_id=self._node_id, secret=self._secret, k=self._k, now=now
-            )
+            with collector_paused():  # seconds of allocation at 100,000 (``collector``)
+                view = build_view(
+                    pool, consumer, node_id=self._node_id, secret=self._secret, k=self._k, now=now
+                )
             cached = CachedView(view=view, generation=generation, day=now.date())
             self._views[consumer] = cached
             self._views.move_to_end(consumer)
@@ -131,5 +134,6 @@ class PoolCache:
 
     def _load(self, generation: int) -> Sequence[PoolCandidate]:
         if self._pool is None or self._pool[0] != generation:
-            self._pool = (generation, self._source.load_pool())
+            with collector_paused():  # decodes every consent and profile (``collector``)
+                self._pool = (generation, self._source.load_pool())
         return self._pool[1]

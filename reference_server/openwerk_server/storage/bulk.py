@@ -20,8 +20,8 @@ hand-back per row, and there 500-row statements of up to 6,500 parameters cost t
 process more CPU than the pipelined ``executemany`` (``bench/ingest.py``: 11 → 21 s of server
 CPU for 100,000 candidates), which ``COPY`` then replaced.
 
-What is stored stays exactly what ``insert()`` stores: ``json_text`` is also the serialiser the
-engine gives SQLAlchemy's JSON types (``engine.create_node_engine``), and ``binder`` returns the
+What is stored stays exactly what ``insert()`` stores: ``json_text`` (``storage.jsoncolumns``)
+is also the serialiser the engine gives SQLAlchemy's JSON types, and ``binder`` returns the
 column type's own bind
 processor for the caller to apply to values that vary (once per value, not per column of
 every row; a constant such as the batch's timestamp is converted once).
@@ -33,32 +33,14 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import Column, Connection, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["ROWS_PER_STATEMENT", "binder", "insert_many", "json_text"]
-
-
-def json_text(value: Any) -> str:
-    """The JSON text the node stores for ``value``, on every path that writes JSON columns.
-
-    Why orjson: encoding the stored documents with ``json.dumps`` was the largest single cost
-    of a candidate batch in the server (~18 % of its CPU, py-spy over ``bench/ingest.py``).
-    The text differs from ``json.dumps``'s (compact, UTF-8 instead of ``\\u`` escapes) but
-    reads back to the same value, and the engine hands this very function to SQLAlchemy, so
-    the bulk path and ``insert()`` store the same bytes. What orjson refuses and ``json``
-    writes (integers beyond 64 bits, non-string keys) falls back to ``json.dumps``.
-    """
-    try:
-        return orjson.dumps(value).decode("utf-8")
-    except orjson.JSONEncodeError:
-        return json.dumps(value)
+__all__ = ["ROWS_PER_STATEMENT", "binder", "insert_many"]
 
 
 def _same(value: Any) -> Any:

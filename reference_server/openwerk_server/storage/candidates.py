@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, select, update
 
 from openwerk_server.errors import IllegalTransition, NotFound
-from openwerk_server.storage.bulk import binder, insert_many, json_text
+from openwerk_server.storage.bulk import binder, insert_many
+from openwerk_server.storage.jsoncolumns import json_text
 from openwerk_server.storage.pool import bump_generation
 from openwerk_server.storage.queries import (
     CandidateInput,

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-from openwerk_server.storage.bulk import json_text
+from openwerk_server.storage.jsoncolumns import json_text, json_value
 
 __all__ = ["WRITE_OPTION", "create_node_engine"]
 
@@ -32,8 +32,12 @@ def create_node_engine(url: str, **engine_options: Any) -> Engine:
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    # One JSON spelling for every write of a JSON column, bulk or not (``storage.bulk``).
-    engine_options = {"json_serializer": json_text, **engine_options}
+    # One JSON codec for every JSON column, bulk path or not (``storage.jsoncolumns``).
+    engine_options = {
+        "json_serializer": json_text,
+        "json_deserializer": json_value,
+        **engine_options,
+    }
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, **{"pool_pre_ping": True, **engine_options})
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}

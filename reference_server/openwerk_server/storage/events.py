@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, text
 
 from openwerk_server.storage.audience import tombstone_audience
-from openwerk_server.storage.bulk import binder, insert_many, json_text
+from openwerk_server.storage.bulk import binder, insert_many
 from openwerk_server.storage.ids import new_id, time_ordered_ids
+from openwerk_server.storage.jsoncolumns import json_text
 from openwerk_server.storage.queries import (
     EventQuery,
     Page,
