@@ -48,7 +48,7 @@ from harness import (
 )
 from openwerk.synthetic import Generator
 from openwerk_server.sandbox import write_sandbox
-from openwerk_server.storage import BatchItem, CandidateInput, ConsentInput, Store
+from openwerk_server.storage import BatchItem, Store
 
 CANDIDATES = int(os.environ.get("BENCH_CANDIDATES", "100000"))
 BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
@@ -188,15 +188,7 @@ def _baseline(database: str, batches: list[list[dict[str, Any]]]) -> float:
         store.migrate()
         start = time.perf_counter()
         for batch in batches:
-            store.create_candidate_batch(
-                [
-                    BatchItem(
-                        candidate=CandidateInput.from_document(item["candidate"]),
-                        consents=tuple(ConsentInput.from_document(c) for c in item["consents"]),
-                    )
-                    for item in batch
-                ]
-            )
+            store.create_candidate_batch([BatchItem.from_document(item) for item in batch])
         return round(time.perf_counter() - start, 2)
     finally:
         store.dispose()

@@ -29,7 +29,7 @@ from openwerk.synthetic import Generator
 from openwerk_server.privacy import pool as pool_module
 from openwerk_server.privacy.consent import Consumer
 from openwerk_server.privacy.pool import PoolCache
-from openwerk_server.storage import BatchItem, CandidateInput, ConsentInput, Store
+from openwerk_server.storage import BatchItem, Store
 
 CANDIDATES = int(os.environ.get("BENCH_CANDIDATES", "100000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
@@ -37,20 +37,10 @@ NODE_ID = "bench-node"
 
 
 def _seed(store: Store) -> None:
-    items = Generator(2026, node_id=NODE_ID, arbeidsmarktregio="AM13", today=date.today())
-    batch: list[BatchItem] = []
-    for item in items.candidate_batch_items(CANDIDATES):
-        batch.append(
-            BatchItem(
-                candidate=CandidateInput.from_document(item["candidate"]),
-                consents=tuple(ConsentInput.from_document(c) for c in item["consents"]),
-            )
-        )
-        if len(batch) == 1000:
-            store.create_candidate_batch(batch)
-            batch = []
-    if batch:
-        store.create_candidate_batch(batch)
+    generator = Generator(2026, node_id=NODE_ID, arbeidsmarktregio="AM13", today=date.today())
+    items = [BatchItem.from_document(i) for i in generator.candidate_batch_items(CANDIDATES)]
+    for start in range(0, len(items), 1000):
+        store.create_candidate_batch(items[start : start + 1000])
 
 
 def _build(store: Store) -> dict[str, float]:

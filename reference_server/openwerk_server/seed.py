@@ -25,8 +25,6 @@ from typing import Any
 from openwerk.synthetic import Generator
 from openwerk_server.storage import (
     BatchItem,
-    CandidateInput,
-    ConsentInput,
     InstrumentInput,
     OpportunityInput,
     Store,
@@ -154,14 +152,7 @@ def seed_store(store: Store, plan: SeedPlan, *, progress: Progress | None = None
         if plan.validate_sample and candidates == 0:
             _check("CandidateRecordInput", [item["candidate"] for item in batch[:_SAMPLE]])
             _check("ConsentInput", [c for item in batch[:_SAMPLE] for c in item["consents"]])
-        items = [
-            BatchItem(
-                candidate=CandidateInput.from_document(item["candidate"]),
-                consents=tuple(ConsentInput.from_document(c) for c in item["consents"]),
-            )
-            for item in batch
-        ]
-        results = store.create_candidate_batch(items)
+        results = store.create_candidate_batch([BatchItem.from_document(i) for i in batch])
         candidates += len(results)
         consents += sum(len(r.consent_ids) for r in results)
         if progress is not None:

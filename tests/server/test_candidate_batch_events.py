@@ -13,19 +13,13 @@ import pytest
 from sqlalchemy import text
 
 from openwerk.synthetic import Generator
-from openwerk_server.storage import BatchItem, CandidateInput, ConsentInput, EventQuery, Store
+from openwerk_server.storage import BatchItem, EventQuery, Store
 from openwerk_server.storage.events import record_resource_events
 
 
 def _items(store: Store, count: int) -> list[BatchItem]:
     generator = Generator(3, node_id="test-node", arbeidsmarktregio="AM13", today=store.today())
-    return [
-        BatchItem(
-            CandidateInput.from_document(entry["candidate"]),
-            tuple(ConsentInput.from_document(c) for c in entry["consents"]),
-        )
-        for entry in generator.candidate_batch_items(count)
-    ]
+    return [BatchItem.from_document(entry) for entry in generator.candidate_batch_items(count)]
 
 
 def test_one_event_per_consented_record_in_batch_order(tmp_path: Path) -> None:

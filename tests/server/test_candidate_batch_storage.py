@@ -72,13 +72,7 @@ def _items() -> list[BatchItem]:
     """Synthetic records plus the edge cases: no externalReference, non-ASCII text, a consent
     without ``givenAt`` (now) and without evidence (JSON ``null``), a record without consent."""
     generator = Generator(5, node_id="test-node", arbeidsmarktregio="AM13", today=NOW.date())
-    items = [
-        BatchItem(
-            CandidateInput.from_document(entry["candidate"]),
-            tuple(ConsentInput.from_document(c) for c in entry["consents"]),
-        )
-        for entry in generator.candidate_batch_items(40)
-    ]
+    items = [BatchItem.from_document(entry) for entry in generator.candidate_batch_items(40)]
     person = {"givenName": "Zoë", "familyName": "Çelik-Ĳzerman", "birthDate": "1990-04-12"}
     unusual = CandidateInput.from_document(
         {"person": person, "gemeente": "GM0344", "skills": [{"label": "Koffie zetten ☕"}]}

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from openwerk.synthetic import Generator
 from openwerk_server.privacy.kanon import class_sizes
-from openwerk_server.storage import BatchItem, CandidateInput, ConsentInput, Store
+from openwerk_server.storage import BatchItem, Store
 
 PUBLISHER = {"Authorization": "Bearer publisher-token"}
 CONSUMERS = {
@@ -32,13 +32,7 @@ def _seed(store: Store) -> None:
         2025, node_id="test-node", arbeidsmarktregio="AM13", today=store.today(),
         members=("consumer-a", "consumer-c"),
     )  # fmt: skip
-    items = [
-        BatchItem(
-            CandidateInput.from_document(entry["candidate"]),
-            tuple(ConsentInput.from_document(c) for c in entry["consents"]),
-        )
-        for entry in generator.candidate_batch_items(POOL)
-    ]
+    items = [BatchItem.from_document(entry) for entry in generator.candidate_batch_items(POOL)]
     for start in range(0, POOL, 1_000):
         store.create_candidate_batch(items[start : start + 1_000])
 

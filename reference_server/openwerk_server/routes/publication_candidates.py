@@ -90,14 +90,7 @@ def create_candidate_record(
 @router.post("/publication/candidate-batches", operation_id="createCandidateBatch", status_code=201)
 def create_candidate_batch(_: Publisher, body: BatchBody, store: StoreDep) -> Response:
     """Up to 1,000 candidates with consents, all or nothing (OW-PUB-004)."""
-    items = [
-        BatchItem(
-            candidate=CandidateInput.from_document(item["candidate"]),
-            consents=tuple(ConsentInput.from_document(c) for c in item.get("consents", [])),
-        )
-        for item in body["items"]
-    ]
-    results = store.create_candidate_batch(items)
+    results = store.create_candidate_batch([BatchItem.from_document(i) for i in body["items"]])
     rendered = []
     for result in results:
         entry: dict[str, Any] = {"candidateId": result.candidate_id}

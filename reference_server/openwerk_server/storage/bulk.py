@@ -22,9 +22,8 @@ CPU for 100,000 candidates), which ``COPY`` then replaced.
 
 What is stored stays exactly what ``insert()`` stores: ``json_text`` (``storage.jsoncolumns``)
 is also the serialiser the engine gives SQLAlchemy's JSON types, and ``binder`` returns the
-column type's own bind
-processor for the caller to apply to values that vary (once per value, not per column of
-every row; a constant such as the batch's timestamp is converted once).
+column type's own bind processor for the caller to apply to values that vary (once per value,
+not per column of every row; a constant such as the batch's timestamp is converted once).
 ``tests/server/test_candidate_batch_storage.py`` compares the raw rows with those of the
 SQLAlchemy path on both backends.
 """

@@ -51,7 +51,7 @@ def json_value(text: str | bytes) -> Any:
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     if _LONG_RUN not in raw.translate(_DIGITS):
         try:
-            return orjson.loads(text)
+            return orjson.loads(raw)  # the bytes already made: orjson reads them as they are
         except orjson.JSONDecodeError:
             pass
     return json.loads(text)

@@ -228,6 +228,15 @@ class BatchItem:
     candidate: CandidateInput
     consents: tuple[ConsentInput, ...] = ()
 
+    @classmethod
+    def from_document(cls, item: Mapping[str, Any]) -> BatchItem:
+        """One ``{candidate, consents}`` item of a batch that already passed the spec's schema
+        (the API's batch body, and what ``openwerk.synthetic`` generates)."""
+        return cls(
+            candidate=CandidateInput.from_document(item["candidate"]),
+            consents=tuple(ConsentInput.from_document(c) for c in item.get("consents", ())),
+        )
+
 
 @dataclass(frozen=True)
 class BatchResult:
